@@ -1,0 +1,121 @@
+"""Shared helpers: TF1-style graphs on every TF version, deterministic weights, NumPy reference.
+
+Every test runs against the real TensorFlow of its tox environment.  Graph-mode code uses
+``tf.compat.v1`` where it exists (TF >= 1.13) and plain ``tf`` on older releases.
+"""
+import os
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+import tf_rnn_dropout_fix as fix
+import tensorflow as tf
+
+V1 = tf.compat.v1 if hasattr(tf, "compat") and hasattr(tf.compat, "v1") else tf
+TF_VERSION = tuple(int(p) for p in fix._compat.parse_version(fix._compat.tf_version_string(tf)))
+RNN_CELL = V1.nn.rnn_cell
+
+
+def seeded_weights(session, seed=0, scale=0.5):
+    """Give every kernel the same values in every graph (Keras 2 initialisers are unseeded).
+
+    Biases keep their constant stock initialisers (GRU gates 1.0, everything else 0).
+    """
+    rng = np.random.RandomState(seed)
+    for variable in sorted(V1.global_variables(), key=lambda v: v.name):
+        if "kernel" in variable.name or "weights" in variable.name:
+            shape = variable.get_shape().as_list()
+            variable.load(rng.uniform(-scale, scale, shape).astype(np.float32), session)
+
+
+def variables_by_suffix():
+    return {v.name.split("/", 1)[-1]: v for v in V1.global_variables()}
+
+
+class Run(object):
+    """One graph: DropoutWrapper(cell) over random inputs with dynamic_rnn, and a train op.
+
+    ``keep`` is the state keep probability, or a callable that builds it (a placeholder) inside
+    this run's graph.
+    """
+
+    def __init__(self, make_cell, steps=20, batch=4, depth=8, stock=False, keep=0.8,
+                 variational=True, seed=7, wrapper=None, **wrapper_kwargs):
+        self.graph = tf.Graph()
+        with self.graph.as_default():
+            V1.set_random_seed(1)
+            self.inputs = tf.constant(
+                np.random.RandomState(2).randn(batch, steps, depth).astype(np.float32))
+            self.keep = keep() if callable(keep) else keep    # a callable builds a tensor here
+            keep = self.keep
+            wrapper = wrapper or RNN_CELL.DropoutWrapper
+            kwargs = dict(state_keep_prob=keep, variational_recurrent=variational, seed=seed)
+            if variational:
+                kwargs["dtype"] = tf.float32
+            kwargs.update(wrapper_kwargs)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                if stock:
+                    with fix.disabled():
+                        self.cell = wrapper(make_cell(), **kwargs)
+                else:
+                    self.cell = wrapper(make_cell(), **kwargs)
+                self.outputs, self.state = V1.nn.dynamic_rnn(self.cell, self.inputs,
+                                                             dtype=tf.float32)
+            self.loss = tf.reduce_mean(tf.square(self.outputs))
+            self.train = V1.train.GradientDescentOptimizer(0.1).minimize(self.loss)
+            self.session = V1.Session(graph=self.graph)
+            self.session.run(V1.global_variables_initializer())
+            seeded_weights(self.session)
+
+    def run(self, fetches, feed=None):
+        return self.session.run(fetches, feed_dict=feed)
+
+    def variables(self):
+        with self.graph.as_default():
+            return sorted((v.name, tuple(v.get_shape().as_list())) for v in V1.global_variables()
+                          if "GradientDescent" not in v.name)
+
+    def close(self):
+        self.session.close()
+
+
+@pytest.fixture
+def make_run():
+    runs = []
+
+    def factory(*args, **kwargs):
+        run = Run(*args, **kwargs)
+        runs.append(run)
+        return run
+    yield factory
+    for run in runs:
+        run.close()
+
+
+@pytest.fixture(autouse=True)
+def patched_default():
+    """Each test starts patched with the default policy and no stray environment settings."""
+    saved = {k: os.environ.pop(k) for k in ("TF_RNN_DROPOUT_FIX_GRU_POLICY",) if k in os.environ}
+    fix.patch()
+    yield
+    os.environ.update(saved)
+    fix._config.set_code_policy(None)
+    fix.patch()
+
+
+def sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def run_python(code, env=None, timeout=300):
+    """Run ``code`` in a fresh interpreter of this environment; returns (rc, stdout, stderr)."""
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    proc = subprocess.run([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, env=full_env, timeout=timeout,
+                          universal_newlines=True)
+    return proc.returncode, proc.stdout, proc.stderr

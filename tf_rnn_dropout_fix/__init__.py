@@ -1,0 +1,106 @@
+"""tf_rnn_dropout_fix: one import makes TensorFlow's RNN DropoutWrapper correct.
+
+``import tf_rnn_dropout_fix`` patches every copy of the wrapper the installed TensorFlow, Keras
+and tf_keras provide, unless ``TF_RNN_DROPOUT_FIX=off``:
+
+* state dropout never touches an LSTM memory ``c`` (tuple, concatenated or Keras list states);
+* state dropout on a GRU is applied to ``h_{t-1}`` only inside its recurrent products
+  (``gru_policy="reroute"``, the default), or warns (``"warn"``), or raises (``"raise"``);
+* everything else is the stock math, bit for bit.
+
+An unsupported or broken TensorFlow never breaks the importing program: the patch does nothing,
+says why once (an :class:`RNNDropoutWarning` and a log line) and :func:`status` shows it.
+"""
+import contextlib
+import threading
+
+from tf_rnn_dropout_fix import _compat, _config, _errors, _patching, _status
+from tf_rnn_dropout_fix._errors import RNNDropoutWarning, UnsafeStateDropoutError
+from tf_rnn_dropout_fix._status import Status
+from tf_rnn_dropout_fix._version import __version__
+
+__all__ = ["patch", "unpatch", "is_patched", "status", "disabled", "RNNDropoutWarning",
+           "UnsafeStateDropoutError", "Status", "__version__"]
+
+_api_lock = threading.RLock()
+_problem = [None]     # why the patch is not in force, for status()
+
+
+def _give_up(reason, strict, error_type):
+    _problem[0] = reason
+    if strict:
+        raise error_type(reason)
+    _errors.warn(reason + "; tf_rnn_dropout_fix left TensorFlow unchanged.", stacklevel=4)
+
+
+def patch(gru_policy=None, strict=False):
+    """Correct every DropoutWrapper copy; idempotent.  Returns :class:`Status`.
+
+    Args:
+      gru_policy: ``"reroute"``, ``"warn"`` or ``"raise"``; None keeps the current setting
+        (environment ``TF_RNN_DROPOUT_FIX_GRU_POLICY``, the absl flag, or ``"reroute"``).
+      strict: raise instead of warning when TensorFlow is missing or unsupported.
+
+    Raises:
+      ValueError: ``gru_policy`` (or the environment's policy) is not one of the three.
+      ImportError: ``strict=True`` and TensorFlow cannot be imported.
+      RuntimeError: ``strict=True`` and this TensorFlow is not supported.
+    """
+    with _api_lock:
+        _config.set_code_policy(gru_policy)
+        _config.gru_policy()              # a bad environment value is an error, never ignored
+        tf, reason = _compat.import_tensorflow()
+        if tf is None:
+            _give_up(reason + ". Install it with `pip install tensorflow` (or tensorflow-cpu, "
+                     "or tensorflow-gpu for TF 1.x)", strict, ImportError)
+            return status()
+        version = _compat.tf_version_string(tf)
+        problem = _compat.support_problem(version)
+        if problem is not None:
+            _give_up(problem, strict, RuntimeError)
+            return status()
+        try:
+            _patching.patch_loaded_modules()
+        except Exception as exc:
+            _give_up("patching TensorFlow %s failed (%s: %s)" % (version, type(exc).__name__, exc),
+                     strict, RuntimeError)
+            return status()
+        _problem[0] = None
+        return status()
+
+
+def unpatch():
+    """Restore every patched attribute to the exact original object.  Returns :class:`Status`."""
+    with _api_lock:
+        _patching.restore_all()
+        _config.set_code_policy(None)
+        _problem[0] = "unpatch() was called"
+        return status()
+
+
+def is_patched():
+    """True while the corrections are installed."""
+    return _patching.is_patched()
+
+
+def status():
+    """What was found and done: TF version, wrapper classes and aliases, policy and its source."""
+    return _status.build(_problem[0])
+
+
+@contextlib.contextmanager
+def disabled():
+    """Stock behaviour inside the block: wrappers built here stay stock for their whole life,
+    and wrappers stepped here run the stock step.  Used to reproduce the bugs side by side."""
+    _config.enter_disabled()
+    try:
+        yield
+    finally:
+        _config.exit_disabled()
+
+
+_config.define_absl_flags()
+if _config.env_switch_on():
+    patch()
+else:
+    _problem[0] = "%s=%s: not patched at import" % (_config.ENV_SWITCH, "off")

@@ -1,0 +1,225 @@
+"""What the installed TensorFlow has, and where: the only module that knows TF versions differ.
+
+Everything version-specific is data here plus small adapters:
+
+* ``SUPPORTED``: the TF releases the package is proven on.
+* Which modules may hold a copy of the wrapper or of ``GRUCell`` (``_CANDIDATE_MODULE``): TF
+  core, TF's frozen internal Keras copy, Keras 2 and tf_keras each carry their own.  Copies are
+  found at run time by their shape (the methods they define), never by one hard-coded path.
+* ``GRU_STEP_ERAS``: how each ``GRUCell`` era reaches its variables (``_linear`` under
+  ``gates``/``candidate`` scopes up to TF 1.4, kernel attributes from ``build`` after).
+* ``per_step_dropout``, ``inner_cell``, ``flatten``/``pack``: the few calls whose spelling moved.
+"""
+import inspect
+import re
+import sys
+
+SUPPORTED = ((1, 2), (2, 21))
+
+PUBLIC_ALIASES = (
+    "nn.rnn_cell.DropoutWrapper",
+    "contrib.rnn.DropoutWrapper",
+    "compat.v1.nn.rnn_cell.DropoutWrapper",
+    "nn.RNNCellDropoutWrapper",
+    "compat.v2.nn.RNNCellDropoutWrapper",
+)
+
+_ROOT_PACKAGES = ("tensorflow", "tensorflow_core", "keras", "tf_keras")
+# Modules that define RNN cells or their wrappers in some TF / Keras / tf_keras release:
+# rnn_cell_impl, rnn_cell_wrapper_impl, rnn_cell_wrapper_v2, legacy_cells, cell_wrappers, ...
+_CANDIDATE_MODULE = re.compile(r"\.(rnn_cell\w*|\w*cell_wrappers?\w*|legacy_cells)$")
+
+
+# --- TensorFlow itself -------------------------------------------------------------------------
+
+def import_tensorflow():
+    """(module, None) or (None, reason): importing the package must survive a broken TF."""
+    try:
+        import tensorflow
+        return tensorflow, None
+    except ImportError as exc:
+        return None, "TensorFlow is not installed (%s)" % exc
+    except Exception as exc:  # a half-installed TF raises all sorts of things
+        return None, "TensorFlow failed to import (%s: %s)" % (type(exc).__name__, exc)
+
+
+def tf_version_string(tf):
+    for getter in (lambda: tf.version.VERSION, lambda: tf.__version__, lambda: tf.VERSION):
+        try:
+            value = getter()
+            if isinstance(value, str) and value:
+                return value
+        except Exception:
+            continue
+    return None
+
+
+def parse_version(text):
+    """(major, minor) from '1.15.5', '2.21.0-rc1', '2.16.0.dev2024'; None when unparsable."""
+    match = re.match(r"^\s*(\d+)\.(\d+)", text or "")
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def support_problem(version_text):
+    """None when the version is supported, else one sentence saying why not."""
+    version = parse_version(version_text)
+    if version is None:
+        return "TensorFlow reports an unrecognised version %r" % (version_text,)
+    low, high = SUPPORTED
+    if not low <= version <= high:
+        return ("TensorFlow %s is outside the supported range %d.%d to %d.%d"
+                % ((version_text,) + low + high))
+    return None
+
+
+def keras_flavour():
+    """Which Keras package backs tf.compat.v1's rnn_cell here (for status reports)."""
+    for name in ("tf_keras", "keras"):
+        module = sys.modules.get(name)
+        if module is not None:
+            return "%s %s" % (name, getattr(module, "__version__", "?"))
+    return "TensorFlow's own"
+
+
+# --- Finding the copies ------------------------------------------------------------------------
+
+def is_candidate_module(name):
+    return name.split(".", 1)[0] in _ROOT_PACKAGES and bool(_CANDIDATE_MODULE.search(name))
+
+
+def loaded_candidate_modules():
+    seen, modules = set(), []
+    for name, module in list(sys.modules.items()):
+        if module is not None and is_candidate_module(name) and id(module) not in seen:
+            seen.add(id(module))
+            modules.append(module)
+    return modules
+
+
+def _classes_defined_in(module):
+    name = getattr(module, "__name__", None)
+    for value in list(vars(module).values()):
+        if isinstance(value, type) and value.__module__ == name:
+            yield value
+
+
+def _init_parameters(cls):
+    try:
+        return inspect.signature(vars(cls)["__init__"]).parameters
+    except (KeyError, TypeError, ValueError):
+        return {}
+
+
+def wrapper_call_method(cls):
+    """Name of the method holding the dropout logic of a wrapper class, or None."""
+    own = vars(cls)
+    if "_dropout" not in own or "_gen_seed" not in own or "state_keep_prob" not in _init_parameters(cls):
+        return None
+    if "_call_wrapped_cell" in own:   # TF >= 1.15 DropoutWrapperBase, Keras 2, tf_keras
+        return "_call_wrapped_cell"
+    if "__call__" in own:             # TF 1.2 - 1.14 DropoutWrapper(RNNCell)
+        return "__call__"
+    return None
+
+
+def accepts_state_filter(cls):
+    return "dropout_state_filter_visitor" in _init_parameters(cls)
+
+
+def wrapper_logic_classes(module):
+    """Classes in ``module`` that implement the DropoutWrapper dropout logic themselves."""
+    return [cls for cls in _classes_defined_in(module) if wrapper_call_method(cls)]
+
+
+def public_wrapper_classes(module):
+    """The DropoutWrapper classes users name (V1 and V2 copies), defined in ``module``."""
+    found = []
+    for cls in _classes_defined_in(module):
+        if "DropoutWrapper" in cls.__name__ and not cls.__name__.endswith("Base") \
+                and any(wrapper_call_method(base) for base in cls.__mro__):
+            found.append(cls)
+    return found
+
+
+def gru_step_era(cls):
+    """How a GRUCell class reaches its variables: 'kernel', 'linear', or None if unknown."""
+    own = vars(cls)
+    if cls.__name__ != "GRUCell" or "call" not in own:
+        return None
+    if "build" in own:
+        return "kernel"
+    if callable(getattr(sys.modules.get(cls.__module__), "_linear", None)):
+        return "linear"
+    return None
+
+
+def gru_cell_classes(module):
+    """TF-layout GRUCell classes (gates/kernel + candidate/kernel) defined in ``module``."""
+    return [cls for cls in _classes_defined_in(module) if gru_step_era(cls)]
+
+
+def qualified_name(cls):
+    return "%s.%s" % (cls.__module__, cls.__name__)
+
+
+def resolve_alias(tf, path):
+    """The object at ``tf.<path>`` if reachable without importing anything new, else None.
+
+    TF reaches contrib, Keras and tf_keras through lazy loaders; touching them would import
+    packages the program never asked for, so an unloaded lazy module ends the walk.
+    """
+    obj = tf
+    for part in path.split("."):
+        namespace = getattr(obj, "__dict__", {})
+        if part not in namespace:
+            if type(obj).__name__.endswith("LazyLoader"):
+                target = sys.modules.get(namespace.get("__name__", ""))
+                namespace = getattr(target, "__dict__", {})
+            if part not in namespace:
+                return None
+        obj = namespace[part]
+        if type(obj).__name__.endswith("LazyLoader"):
+            loaded = sys.modules.get(getattr(obj, "__dict__", {}).get("__name__", ""))
+            if loaded is None:
+                return None
+            obj = loaded
+    return obj
+
+
+# --- Small adapters used on the hot path -------------------------------------------------------
+
+def tf_modules():
+    """The private TF op modules the cell steps use; the same names in every TF 1.2 - 2.21."""
+    from tensorflow.python.ops import array_ops, init_ops, math_ops, nn_ops
+    from tensorflow.python.ops import variable_scope
+    from tensorflow.python.util import nest
+    return array_ops, init_ops, math_ops, nn_ops, variable_scope, nest
+
+
+def per_step_dropout(value, keep_prob, seed):
+    """Non-variational dropout, spelled as the stock wrapper of this TF spells it."""
+    from tensorflow.python.ops import nn_ops
+    if hasattr(nn_ops, "dropout_v2"):     # TF >= 1.13; the wrappers of 1.15+ call it directly
+        return nn_ops.dropout_v2(value, rate=1. - keep_prob, seed=seed)
+    return nn_ops.dropout(value, keep_prob=keep_prob, seed=seed)
+
+
+def is_nested(structure):
+    from tensorflow.python.util import nest
+    check = getattr(nest, "is_nested", None) or nest.is_sequence
+    return check(structure)
+
+
+def inner_cell(cell):
+    """The cell a wrapper (Residual, Device, Dropout, a user wrapper) delegates to, or None."""
+    for attribute in ("cell", "_cell"):
+        inner = getattr(cell, attribute, None)
+        if inner is not None and inner is not cell and hasattr(inner, "state_size"):
+            return inner
+    return None
+
+
+def wrapped_cell(wrapper):
+    """The wrapped cell of a DropoutWrapper: ``self.cell`` from TF 1.15, ``self._cell`` before."""
+    cell = getattr(wrapper, "cell", None)
+    return cell if cell is not None else getattr(wrapper, "_cell", None)

@@ -1,0 +1,148 @@
+"""Patch bookkeeping: saved originals, apply, restore, and patching copies imported later.
+
+Modelled on gevent's ``monkey.saved`` and pytest's ``monkeypatch``: every original is recorded
+once from the class ``__dict__`` (``setdefault``, so a second patch never records a patched
+method as the original), restoration runs in reverse order and puts back the very same objects
+(or deletes an attribute the class did not own).  Patching the class, not a module attribute,
+reaches every alias, every name bound by ``from ... import DropoutWrapper`` before the patch,
+and every user subclass.
+
+Keras 2 and tf_keras carry their own copies of the wrapper and of ``GRUCell``; when such a
+module is imported after the patch (TF 2.16+ loads tf_keras only when the program touches
+``tf.compat.v1.nn.rnn_cell``), an import hook patches it as it loads, so the package never
+imports anything the program would not have imported.
+"""
+import importlib.abc
+import sys
+import threading
+
+from tf_rnn_dropout_fix import _compat, _gru, _wrapper
+
+_MISSING = object()
+_lock = threading.RLock()
+_saved = {}        # (class, attribute) -> the class's own original value, or _MISSING
+_order = []        # the same keys, in the order they were patched
+_hook = [None]
+
+
+def is_patched():
+    return bool(_order)
+
+
+def patched_classes():
+    return list(dict.fromkeys(cls for cls, _ in _order))
+
+
+def original(cls, name):
+    """The stock attribute ``name`` of ``cls`` as it was before the patch."""
+    value = _saved.get((cls, name), _MISSING)
+    return vars(cls).get(name) if value is _MISSING else value
+
+
+def _set(cls, name, replacement):
+    key = (cls, name)
+    if key not in _saved:
+        _saved[key] = vars(cls).get(name, _MISSING)
+        _order.append(key)
+    setattr(cls, name, replacement)
+
+
+def _restore(keys):
+    for key in reversed(keys):
+        cls, name = key
+        value = _saved.pop(key)
+        if value is _MISSING:
+            if name in vars(cls):
+                delattr(cls, name)
+        else:
+            setattr(cls, name, value)
+        _order.remove(key)
+
+
+def _patch_module(module):
+    """Patch the wrapper logic classes and TF-layout GRUCells defined in one module."""
+    for cls in _compat.wrapper_logic_classes(module):
+        if (cls, "__init__") in _saved:
+            continue
+        method = _compat.wrapper_call_method(cls)
+        _set(cls, "__init__", _wrapper.make_corrected_init(vars(cls)["__init__"]))
+        _set(cls, method, _wrapper.make_corrected_call(method, vars(cls)[method]))
+    for cls in _compat.gru_cell_classes(module):
+        if (cls, "call") not in _saved:
+            _set(cls, "call", _gru.make_rerouting_call(cls, vars(cls)["call"]))
+
+
+def patch_loaded_modules():
+    """Patch every copy loaded now; all or nothing (a failure restores what this call did)."""
+    with _lock:
+        before = len(_order)
+        try:
+            for module in _compat.loaded_candidate_modules():
+                _patch_module(module)
+        except BaseException:
+            _restore(_order[before:])
+            raise
+        _install_hook()
+
+
+def restore_all():
+    with _lock:
+        _remove_hook()
+        _restore(list(_order))
+
+
+# --- Copies imported after the patch -----------------------------------------------------------
+
+class _PatchingLoader(object):
+    """Delegates to the real loader, then patches the module it just executed."""
+
+    def __init__(self, loader):
+        self._loader = loader
+
+    def __getattr__(self, name):
+        return getattr(self._loader, name)
+
+    def create_module(self, spec):
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module):
+        self._loader.exec_module(module)
+        with _lock:
+            if _hook[0] is None:
+                return
+            try:
+                _patch_module(module)
+            except Exception as exc:   # never break the program's import
+                from tf_rnn_dropout_fix import _errors
+                _errors.warn("could not correct the DropoutWrapper copy in %s (%s: %s); it "
+                             "keeps the stock behaviour." % (module.__name__,
+                                                             type(exc).__name__, exc))
+
+
+class _PostImportFinder(importlib.abc.MetaPathFinder):
+    """Finds nothing itself; wraps the loader of RNN cell modules found by the other finders."""
+
+    def find_spec(self, fullname, path, target=None):
+        if not _compat.is_candidate_module(fullname):
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(fullname, path, target)
+            if spec is not None:
+                if spec.loader is not None and hasattr(spec.loader, "exec_module"):
+                    spec.loader = _PatchingLoader(spec.loader)
+                return spec
+        return None
+
+
+def _install_hook():
+    if _hook[0] is None:
+        _hook[0] = _PostImportFinder()
+        sys.meta_path.insert(0, _hook[0])
+
+
+def _remove_hook():
+    finder, _hook[0] = _hook[0], None
+    if finder is not None and finder in sys.meta_path:
+        sys.meta_path.remove(finder)

@@ -1,0 +1,268 @@
+"""The corrected DropoutWrapper: argument checks at construction, the corrected step.
+
+Two methods of each copy's logic class are replaced (see ``_patching``):
+
+* ``__init__``: checks the arguments (DESIGN 3.7), backports ``dropout_state_filter_visitor`` to
+  TF 1.2/1.3, runs the stock constructor unchanged (it builds the variational noise), then applies
+  the GRU policy and records a small plan on the instance.
+* the step (``__call__`` up to TF 1.14, ``_call_wrapped_cell`` from 1.15): input and output
+  dropout are the stock methods, untouched; state dropout follows ``_state_rules``: the LSTM
+  memory is never dropped, a GRU's state is dropped only inside its recurrent products.
+
+A wrapper built inside ``disabled()`` has no plan and stays stock for its whole life.
+"""
+import inspect
+import math
+import numbers
+
+from tf_rnn_dropout_fix import _compat, _config, _errors, _gru, _state_rules
+
+PLAN_ATTRIBUTE = "_tf_rnn_dropout_fix_plan"
+_KEEP_PROBS = ("input_keep_prob", "output_keep_prob", "state_keep_prob")
+
+
+class _Plan(object):
+    """What the corrected step needs beyond the stock attributes."""
+    __slots__ = ("visitor", "stock_gru_cells")
+
+    def __init__(self, visitor, stock_gru_cells):
+        self.visitor = visitor                  # a user's dropout_state_filter_visitor, or None
+        self.stock_gru_cells = stock_gru_cells  # GRUs left to stock math by the policy
+
+
+def plan_of(wrapper):
+    return getattr(wrapper, PLAN_ATTRIBUTE, None)
+
+
+def _should_dropout(keep_prob):
+    # The stock test: a Python float below 1, or any tensor (placeholder_with_default(1.0)).
+    return (not isinstance(keep_prob, float)) or keep_prob < 1
+
+
+# --- Construction ------------------------------------------------------------------------------
+
+def _check_keep_prob(name, value):
+    fix = "pass a float in (0, 1] or a scalar float tensor, e.g. %s=0.8" % name
+    if value is None or isinstance(value, (bool, str, bytes)):
+        raise TypeError("%s=%r is not a keep probability; %s." % (name, value, fix))
+    if isinstance(value, numbers.Real):
+        number = float(value)
+        if math.isnan(number) or not 0.0 < number <= 1.0:
+            raise ValueError("%s=%r is outside (0, 1]: a keep probability of 0 divides by zero "
+                             "and one above 1 is meaningless; %s." % (name, value, fix))
+        return
+    dtype = getattr(value, "dtype", None)
+    if dtype is not None and hasattr(dtype, "is_floating") and not dtype.is_floating:
+        raise TypeError("%s=%r has dtype %s; %s." % (name, value, dtype.name, fix))
+    shape = getattr(value, "shape", None)
+    if shape is None:
+        try:
+            import numpy
+            shape = numpy.shape(value)
+        except Exception:
+            raise TypeError("%s=%r is not a keep probability; %s." % (name, value, fix))
+    dims = getattr(shape, "dims", shape)
+    if dims is not None:
+        sizes = [getattr(d, "value", d) for d in dims]
+        if len(sizes) > 0 and not all(size == 1 for size in sizes):
+            raise ValueError("%s must be a scalar, got shape %s; %s." % (name, list(sizes), fix))
+    if not hasattr(value, "dtype") or not hasattr(value, "shape"):
+        return
+    try:
+        from tensorflow.python.framework import tensor_util
+        constant = tensor_util.constant_value(value) if hasattr(value, "op") else None
+    except Exception:
+        constant = None
+    if constant is not None:
+        _check_keep_prob(name, float(constant))
+
+
+def check_arguments(arguments, visitor):
+    """Raise a clear TypeError/ValueError for bad wrapper arguments (DESIGN 3.7)."""
+    for name in _KEEP_PROBS:
+        if name in arguments:
+            _check_keep_prob(name, arguments[name])
+    variational = arguments.get("variational_recurrent", False)
+    if not isinstance(variational, bool) and type(variational).__name__ != "bool_":
+        raise TypeError("variational_recurrent=%r must be True or False." % (variational,))
+    seed = arguments.get("seed")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
+        raise TypeError("seed=%r must be an int or None, e.g. seed=42." % (seed,))
+    if visitor is not None and not callable(visitor):
+        raise TypeError("dropout_state_filter_visitor=%r is not callable; pass a function "
+                        "state -> bool (or a depth-1 structure of bools), or None." % (visitor,))
+    if variational:
+        if arguments.get("dtype") is None:
+            raise ValueError("variational_recurrent=True needs dtype, the dtype of the inputs "
+                             "and state; pass e.g. dtype=tf.float32.")
+        keep_in = arguments.get("input_keep_prob", 1.0)
+        if arguments.get("input_size") is None and (
+                not isinstance(keep_in, numbers.Real) or keep_in < 1):
+            raise ValueError("variational_recurrent=True with input dropout needs input_size, "
+                             "the depth of the inputs; pass e.g. input_size=inputs.shape[-1] "
+                             "(or a nested structure of depths).")
+
+
+def _gru_message(wrapper_class, cells, keep_prob):
+    names = ", ".join("%s %r" % (type(c).__name__, getattr(c, "name", None) or "") for c in cells)
+    return ("%s(state_keep_prob=%s) drops the carried state of %s; a GRU carries that state "
+            "linearly (h' = u*h + (1-u)*c~), so it grows as (u/keep)^t until the loss is NaN "
+            "(tensorflow/tensorflow#11650)"
+            % (wrapper_class.__name__, keep_prob if isinstance(keep_prob, float) else "<tensor>",
+               names))
+
+
+def _apply_gru_policy(wrapper, cell, visitor):
+    """GRU cells whose state dropout stays stock; warns or raises as the policy says."""
+    try:
+        structure = cell.state_size
+        rules = _state_rules.state_rules(cell, structure, visitor)
+    except Exception:   # a state_size known only after build: decide at the first step
+        return []
+    cells = _state_rules.gru_cells(rules)
+    if not cells:
+        return []
+    policy, source = _config.gru_policy()
+    message = _gru_message(type(wrapper), cells, wrapper._state_keep_prob)
+    if policy == "raise":
+        raise _errors.UnsafeStateDropoutError(
+            message + ". gru_policy='raise' (from %s) forbids it: set state_keep_prob=1.0 and "
+            "use input/output dropout, or use gru_policy='reroute' to drop h only inside the "
+            "recurrent products." % source)
+    if policy == "warn":
+        _errors.warn(message + ". Keeping the stock math because gru_policy='warn' (from %s); "
+                     "use gru_policy='reroute' or state_keep_prob=1.0." % source, stacklevel=4)
+        return cells
+    unsupported = [c for c in cells if not _gru.can_reroute(c)]
+    if unsupported:
+        _errors.warn(_gru_message(type(wrapper), unsupported, wrapper._state_keep_prob)
+                     + ". tf_rnn_dropout_fix cannot reroute this GRU family yet, so it keeps "
+                     "the stock math (policy 'warn'); use tf.nn.rnn_cell.GRUCell or "
+                     "state_keep_prob=1.0.", stacklevel=4)
+    return unsupported
+
+
+def make_corrected_init(original_init):
+    """The replacement ``__init__`` for one wrapper logic class."""
+    signature = inspect.signature(original_init)
+    backport_filter = "dropout_state_filter_visitor" not in signature.parameters
+
+    def __init__(self, *args, **kwargs):
+        if not _config.corrections_active():
+            original_init(self, *args, **kwargs)
+            object.__setattr__(self, PLAN_ATTRIBUTE, None)
+            return
+        visitor = kwargs.pop("dropout_state_filter_visitor", None) if backport_filter else None
+        try:
+            bound = signature.bind(self, *args, **kwargs)
+        except TypeError:
+            bound = None      # let the stock constructor report the wrong call itself
+        if bound is not None:
+            arguments = dict(bound.arguments)
+            for name, parameter in signature.parameters.items():
+                arguments.setdefault(name, parameter.default)
+            if not backport_filter:
+                visitor = arguments.get("dropout_state_filter_visitor")
+            check_arguments(arguments, visitor)
+        original_init(self, *args, **kwargs)
+        stock_gru_cells = []
+        if _should_dropout(self._state_keep_prob):
+            stock_gru_cells = _apply_gru_policy(self, _compat.wrapped_cell(self), visitor)
+        object.__setattr__(self, PLAN_ATTRIBUTE, _Plan(visitor, stock_gru_cells))
+
+    __init__.__wrapped__ = original_init
+    __init__.__doc__ = original_init.__doc__
+    return __init__
+
+
+# --- The step ----------------------------------------------------------------------------------
+
+def _drop_leaf(wrapper, index, value, noise, keep_prob):
+    """Stock state dropout of one leaf: the variational mask, or a fresh per-step one."""
+    if noise is not None:
+        return wrapper._variational_recurrent_dropout_value(index, value, noise, keep_prob)
+    return _compat.per_step_dropout(value, keep_prob, wrapper._gen_seed("state", index))
+
+
+def _drop_tail(wrapper, index, value, noise, keep_prob, memory_units):
+    """Concatenated [c, h] LSTM state: drop the h columns only; c passes untouched."""
+    array_ops = _compat.tf_modules()[0]
+    memory, hidden = value[:, :memory_units], value[:, memory_units:]
+    hidden = _drop_leaf(wrapper, index, hidden,
+                        None if noise is None else noise[:, memory_units:], keep_prob)
+    return array_ops.concat([memory, hidden], 1)
+
+
+def _state_dropout(wrapper, rules, new_state, noise, keep_prob):
+    nest = _compat.tf_modules()[-1]
+    flat = nest.flatten(new_state)
+    changed = False
+    for index, rule in enumerate(rules):
+        leaf_noise = None if noise is None else noise[index]
+        if rule is _state_rules.DROP:
+            flat[index] = _drop_leaf(wrapper, index, flat[index], leaf_noise, keep_prob)
+            changed = True
+        elif isinstance(rule, _state_rules.DropTail):
+            flat[index] = _drop_tail(wrapper, index, flat[index], leaf_noise, keep_prob,
+                                     rule.memory_units)
+            changed = True
+    return nest.pack_sequence_as(new_state, flat) if changed else new_state
+
+
+def corrected_step(wrapper, plan, inputs, state, call_cell):
+    """Input dropout, the cell (GRUs rerouted), corrected state dropout, output dropout."""
+    if _should_dropout(wrapper._input_keep_prob):
+        inputs = wrapper._dropout(inputs, "input", wrapper._recurrent_input_noise,
+                                  wrapper._input_keep_prob)
+    keep_prob = wrapper._state_keep_prob
+    if not _should_dropout(keep_prob):
+        output, new_state = call_cell(inputs, state)
+    else:
+        nest = _compat.tf_modules()[-1]
+        rules = _state_rules.state_rules(_compat.wrapped_cell(wrapper), state, plan.visitor)
+        rules = [_state_rules.DROP if isinstance(rule, _state_rules.GruState)
+                 and any(rule.cell is c for c in plan.stock_gru_cells) else rule
+                 for rule in rules]
+        noise = (nest.flatten(wrapper._recurrent_state_noise)
+                 if wrapper._variational_recurrent else None)
+        flat_state = nest.flatten(state)
+        requests = []
+        for index, rule in enumerate(rules):
+            if isinstance(rule, _state_rules.GruState):
+                outer = _gru.dropped_state_for(rule.cell)   # a DropoutWrapper around this one
+                base = flat_state[index] if outer is None else outer
+                requests.append((rule.cell, _drop_leaf(
+                    wrapper, index, base, None if noise is None else noise[index], keep_prob)))
+        if requests:
+            with _gru.rerouted(requests):
+                output, new_state = call_cell(inputs, state)
+        else:
+            output, new_state = call_cell(inputs, state)
+        new_state = _state_dropout(wrapper, rules, new_state, noise, keep_prob)
+    if _should_dropout(wrapper._output_keep_prob):
+        output = wrapper._dropout(output, "output", wrapper._recurrent_output_noise,
+                                  wrapper._output_keep_prob)
+    return output, new_state
+
+
+def make_corrected_call(method_name, original):
+    """The replacement step method, in the calling convention of ``method_name``."""
+    if method_name == "_call_wrapped_cell":
+        def _call_wrapped_cell(self, inputs, state, cell_call_fn, **kwargs):
+            plan = plan_of(self)
+            if plan is None or not _config.corrections_active():
+                return original(self, inputs, state, cell_call_fn, **kwargs)
+            return corrected_step(self, plan, inputs, state,
+                                  lambda i, s: cell_call_fn(i, s, **kwargs))
+        replacement = _call_wrapped_cell
+    else:
+        def __call__(self, inputs, state, scope=None):
+            plan = plan_of(self)
+            if plan is None or not _config.corrections_active():
+                return original(self, inputs, state, scope)
+            return corrected_step(self, plan, inputs, state,
+                                  lambda i, s: self._cell(i, s, scope))
+        replacement = __call__
+    replacement.__wrapped__ = original
+    replacement.__doc__ = original.__doc__
+    return replacement
