@@ -43,7 +43,8 @@ class Run(object):
     """
 
     def __init__(self, make_cell, steps=20, batch=4, depth=8, stock=False, keep=0.8,
-                 variational=True, seed=7, wrapper=None, **wrapper_kwargs):
+                 variational=True, seed=7, wrapper=None, parallel_iterations=None,
+                 **wrapper_kwargs):
         self.graph = tf.Graph()
         with self.graph.as_default():
             V1.set_random_seed(1)
@@ -63,8 +64,9 @@ class Run(object):
                         self.cell = wrapper(make_cell(), **kwargs)
                 else:
                     self.cell = wrapper(make_cell(), **kwargs)
-                self.outputs, self.state = V1.nn.dynamic_rnn(self.cell, self.inputs,
-                                                             dtype=tf.float32)
+                self.outputs, self.state = V1.nn.dynamic_rnn(
+                    self.cell, self.inputs, dtype=tf.float32,
+                    parallel_iterations=parallel_iterations)
             self.loss = tf.reduce_mean(tf.square(self.outputs))
             self.train = V1.train.GradientDescentOptimizer(0.1).minimize(self.loss)
             self.session = V1.Session(graph=self.graph)

@@ -33,6 +33,31 @@ def _give_up(reason, strict, error_type):
     _errors.warn(reason + "; tf_rnn_dropout_fix left TensorFlow unchanged.", stacklevel=4)
 
 
+def _patch(gru_policy, strict):
+    """patch() without the Status report; returns True when the corrections are in force."""
+    with _api_lock:
+        _config.set_code_policy(gru_policy)
+        _config.gru_policy()              # a bad environment value is an error, never ignored
+        tf, reason = _compat.import_tensorflow()
+        if tf is None:
+            _give_up(reason + ". Install it with `pip install tensorflow` (or tensorflow-cpu, "
+                     "or tensorflow-gpu for TF 1.x)", strict, ImportError)
+            return False
+        version = _compat.tf_version_string(tf)
+        problem = _compat.support_problem(version)
+        if problem is not None:
+            _give_up(problem, strict, RuntimeError)
+            return False
+        try:
+            _patching.patch_loaded_modules()
+        except Exception as exc:
+            _give_up("patching TensorFlow %s failed (%s: %s)" % (version, type(exc).__name__, exc),
+                     strict, RuntimeError)
+            return False
+        _problem[0] = None
+        return True
+
+
 def patch(gru_policy=None, strict=False):
     """Correct every DropoutWrapper copy; idempotent.  Returns :class:`Status`.
 
@@ -46,27 +71,8 @@ def patch(gru_policy=None, strict=False):
       ImportError: ``strict=True`` and TensorFlow cannot be imported.
       RuntimeError: ``strict=True`` and this TensorFlow is not supported.
     """
-    with _api_lock:
-        _config.set_code_policy(gru_policy)
-        _config.gru_policy()              # a bad environment value is an error, never ignored
-        tf, reason = _compat.import_tensorflow()
-        if tf is None:
-            _give_up(reason + ". Install it with `pip install tensorflow` (or tensorflow-cpu, "
-                     "or tensorflow-gpu for TF 1.x)", strict, ImportError)
-            return status()
-        version = _compat.tf_version_string(tf)
-        problem = _compat.support_problem(version)
-        if problem is not None:
-            _give_up(problem, strict, RuntimeError)
-            return status()
-        try:
-            _patching.patch_loaded_modules()
-        except Exception as exc:
-            _give_up("patching TensorFlow %s failed (%s: %s)" % (version, type(exc).__name__, exc),
-                     strict, RuntimeError)
-            return status()
-        _problem[0] = None
-        return status()
+    _patch(gru_policy, strict)
+    return status()
 
 
 def unpatch():
@@ -99,8 +105,8 @@ def disabled():
         _config.exit_disabled()
 
 
-_config.define_absl_flags()
+_patching.when_imported("absl.flags", _config.define_absl_flags)
 if _config.env_switch_on():
-    patch()
+    _patch(None, False)
 else:
     _problem[0] = "%s=%s: not patched at import" % (_config.ENV_SWITCH, "off")

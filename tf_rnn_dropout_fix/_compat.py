@@ -88,9 +88,12 @@ def is_candidate_module(name):
 
 
 def loaded_candidate_modules():
+    # Filter on the names first: a list of (name, module) pairs for the ~2,000 modules TF
+    # loads is enough allocation to set off a full garbage collection of TF's object graph.
     seen, modules = set(), []
-    for name, module in list(sys.modules.items()):
-        if module is not None and is_candidate_module(name) and id(module) not in seen:
+    for name in [n for n in tuple(sys.modules) if is_candidate_module(n)]:
+        module = sys.modules.get(name)
+        if module is not None and id(module) not in seen:
             seen.add(id(module))
             modules.append(module)
     return modules

@@ -6,6 +6,7 @@ Sources, highest first: code (``patch(gru_policy=...)``), absl flags (``--tf_rnn
 each time a wrapper is built, so a flag parsed after ``import tf_rnn_dropout_fix`` still counts.
 """
 import os
+import sys
 import threading
 
 GRU_POLICIES = ("reroute", "warn", "raise")
@@ -41,6 +42,8 @@ def set_code_policy(value):
 
 def _absl_flag(name):
     """The value of an absl flag the user set on the command line, else None."""
+    if "absl.flags" not in sys.modules:     # never import absl for this: no flags parsed then
+        return None
     try:
         from absl import flags
         registry = flags.FLAGS

@@ -23,6 +23,8 @@ _lock = threading.RLock()
 _saved = {}        # (class, attribute) -> the class's own original value, or _MISSING
 _order = []        # the same keys, in the order they were patched
 _hook = [None]
+_active = [False]        # True between patch_loaded_modules() and restore_all()
+_import_callbacks = {}   # module name -> callbacks to run once it is imported
 
 
 def is_patched():
@@ -82,12 +84,15 @@ def patch_loaded_modules():
         except BaseException:
             _restore(_order[before:])
             raise
+        _active[0] = True
         _install_hook()
 
 
 def restore_all():
     with _lock:
-        _remove_hook()
+        _active[0] = False
+        if not _import_callbacks:
+            _remove_hook()
         _restore(list(_order))
 
 
@@ -107,8 +112,13 @@ class _PatchingLoader(object):
 
     def exec_module(self, module):
         self._loader.exec_module(module)
+        for callback in _import_callbacks.pop(module.__name__, ()):
+            try:
+                callback()
+            except Exception:   # a flag name clash must not break the program's import
+                pass
         with _lock:
-            if _hook[0] is None:
+            if not _active[0]:
                 return
             try:
                 _patch_module(module)
@@ -123,7 +133,7 @@ class _PostImportFinder(importlib.abc.MetaPathFinder):
     """Finds nothing itself; wraps the loader of RNN cell modules found by the other finders."""
 
     def find_spec(self, fullname, path, target=None):
-        if not _compat.is_candidate_module(fullname):
+        if fullname not in _import_callbacks and not _compat.is_candidate_module(fullname):
             return None
         for finder in sys.meta_path:
             if finder is self or not hasattr(finder, "find_spec"):
@@ -134,6 +144,19 @@ class _PostImportFinder(importlib.abc.MetaPathFinder):
                     spec.loader = _PatchingLoader(spec.loader)
                 return spec
         return None
+
+
+def when_imported(name, callback):
+    """Run ``callback`` now if module ``name`` is loaded, else right after it is imported.
+
+    Used for absl's flags: the package declares its flags without importing absl itself.
+    """
+    with _lock:
+        if name in sys.modules:
+            callback()
+            return
+        _import_callbacks.setdefault(name, []).append(callback)
+        _install_hook()
 
 
 def _install_hook():

@@ -1,0 +1,104 @@
+"""DESIGN 3.3: the GRU policy (reroute, warn, raise), its sources, and the fallback to warn."""
+import os
+import warnings
+
+import numpy as np
+import pytest
+
+import tensorflow as tf
+import tf_rnn_dropout_fix as fix
+from conftest import RNN_CELL, TF_VERSION, V1
+
+
+def _wrap_gru(cell=None, **kwargs):
+    kwargs.setdefault("state_keep_prob", 0.8)
+    return RNN_CELL.DropoutWrapper(cell or RNN_CELL.GRUCell(4), **kwargs)
+
+
+def test_raise_policy_raises_at_construction_naming_the_cell_and_the_fix():
+    fix.patch(gru_policy="raise")
+    with tf.Graph().as_default():
+        with pytest.raises(fix.UnsafeStateDropoutError) as caught:
+            _wrap_gru()
+        message = str(caught.value)
+        assert "GRUCell" in message and "state_keep_prob=1.0" in message and "reroute" in message
+        assert isinstance(caught.value, ValueError)
+        with pytest.raises(fix.UnsafeStateDropoutError):
+            _wrap_gru(state_keep_prob=V1.placeholder_with_default(tf.constant(1.0), []))
+        _wrap_gru(state_keep_prob=1.0, input_keep_prob=0.5)          # no state dropout: fine
+        RNN_CELL.DropoutWrapper(RNN_CELL.LSTMCell(4), state_keep_prob=0.5)   # not a GRU: fine
+
+
+def test_warn_policy_warns_once_per_wrapper_and_keeps_the_stock_math(make_run):
+    fix.patch(gru_policy="warn")
+    with tf.Graph().as_default(), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        cell = _wrap_gru(variational_recurrent=True, dtype=tf.float32)
+        outputs, _ = V1.nn.dynamic_rnn(cell, tf.ones([2, 30, 3]), dtype=tf.float32)
+        with V1.Session() as session:
+            session.run(V1.global_variables_initializer())
+            session.run(outputs)
+    ours = [w for w in caught if issubclass(w.category, fix.RNNDropoutWarning)]
+    assert len(ours) == 1, [str(w.message) for w in ours]
+    assert "GRUCell" in str(ours[0].message) and "gru_policy='warn'" in str(ours[0].message)
+    warned = make_run(lambda: RNN_CELL.GRUCell(8), steps=40, keep=0.7)
+    stock = make_run(lambda: RNN_CELL.GRUCell(8), steps=40, keep=0.7, stock=True)
+    np.testing.assert_array_equal(stock.run(stock.outputs), warned.run(warned.outputs))
+
+
+def test_unknown_policy_is_a_value_error_listing_the_accepted_values():
+    with pytest.raises(ValueError) as caught:
+        fix.patch(gru_policy="rerout")
+    for accepted in ("reroute", "warn", "raise"):
+        assert accepted in str(caught.value)
+    assert "gru_policy" in str(caught.value)
+
+
+def test_policy_from_the_environment_and_its_validation():
+    os.environ["TF_RNN_DROPOUT_FIX_GRU_POLICY"] = "raise"
+    try:
+        assert fix.status().as_dict()["gru_policy_source"] == "environment"
+        with tf.Graph().as_default(), pytest.raises(fix.UnsafeStateDropoutError):
+            _wrap_gru()
+        os.environ["TF_RNN_DROPOUT_FIX_GRU_POLICY"] = "sometimes"
+        with tf.Graph().as_default(), pytest.raises(ValueError) as caught:
+            _wrap_gru()
+        assert "TF_RNN_DROPOUT_FIX_GRU_POLICY" in str(caught.value) and "reroute" in str(caught.value)
+    finally:
+        del os.environ["TF_RNN_DROPOUT_FIX_GRU_POLICY"]
+
+
+def test_code_policy_wins_over_the_environment():
+    os.environ["TF_RNN_DROPOUT_FIX_GRU_POLICY"] = "raise"
+    try:
+        status = fix.patch(gru_policy="reroute")
+        assert (status.policy, status.policy_source) == ("reroute", "code")
+        with tf.Graph().as_default():
+            _wrap_gru()
+    finally:
+        del os.environ["TF_RNN_DROPOUT_FIX_GRU_POLICY"]
+
+
+class _UserGRU(RNN_CELL.GRUCell):
+    """A GRU whose step the package cannot know: it must fall back to warn, saying so."""
+
+    def call(self, inputs, state):
+        return super(_UserGRU, self).call(inputs, state)
+
+
+def _other_gru_families():
+    families = [("user GRUCell subclass overriding call", lambda: _UserGRU(4))]
+    if TF_VERSION < (2, 0):
+        from tensorflow.contrib import rnn as contrib_rnn
+        families.append(("contrib GRUBlockCell", lambda: contrib_rnn.GRUBlockCell(4)))
+    return families
+
+
+@pytest.mark.parametrize("name,make_cell", _other_gru_families(),
+                         ids=[f[0] for f in _other_gru_families()])
+def test_a_gru_it_cannot_reroute_falls_back_to_warn(name, make_cell):
+    with tf.Graph().as_default(), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _wrap_gru(make_cell())
+    messages = [str(w.message) for w in caught if issubclass(w.category, fix.RNNDropoutWarning)]
+    assert len(messages) == 1 and "cannot reroute" in messages[0]
