@@ -1,0 +1,145 @@
+"""The demonstration: stock versus corrected DropoutWrapper on the installed TensorFlow.
+
+Builds the same TF1-style graph twice (``dynamic_rnn`` over random inputs, one gradient-descent
+step), once inside ``disabled()`` (stock) and once corrected, with identical weights, and
+reports max |state| at a few time steps and the loss after one training step.
+"""
+import math
+
+import numpy as np
+
+import tf_rnn_dropout_fix
+
+CELLS = ("gru", "lstm-concat", "lstm")
+
+
+def _v1(tf):
+    return tf.compat.v1 if hasattr(tf, "compat") and hasattr(tf.compat, "v1") else tf
+
+
+def _make_cell(v1, kind, units):
+    if kind == "gru":
+        return v1.nn.rnn_cell.GRUCell(units)
+    if kind == "lstm-concat":
+        return v1.nn.rnn_cell.LSTMCell(units, state_is_tuple=False, forget_bias=5.0)
+    return v1.nn.rnn_cell.LSTMCell(units, forget_bias=5.0)
+
+
+def _memory(kind, outputs, state_trace, units):
+    """Per-step max |state| of what the cell carries: h for a GRU, c for an LSTM."""
+    return np.max(np.abs(state_trace if kind != "gru" else outputs), axis=(0, 2))
+
+
+def run_case(kind, steps, stock, units=32, batch=8, depth=8, keep=0.8, seed=0):
+    """Max |carried state| per step and the loss after one training step, as floats."""
+    import tensorflow as tf
+    v1 = _v1(tf)
+    graph = tf.Graph()
+    with graph.as_default():
+        v1.set_random_seed(seed)
+        rng = np.random.RandomState(seed)
+        inputs = tf.constant(rng.randn(batch, steps, depth).astype(np.float32))
+        cell = _make_cell(v1, kind, units)
+        trace = _MemoryTrace(cell, kind, units)
+        if stock:
+            with tf_rnn_dropout_fix.disabled():
+                wrapper = v1.nn.rnn_cell.DropoutWrapper(
+                    trace, state_keep_prob=keep, variational_recurrent=True, dtype=tf.float32,
+                    seed=seed)
+        else:
+            wrapper = v1.nn.rnn_cell.DropoutWrapper(
+                trace, state_keep_prob=keep, variational_recurrent=True, dtype=tf.float32,
+                seed=seed)
+        outputs, _ = v1.nn.dynamic_rnn(wrapper, inputs, dtype=tf.float32)
+        loss = tf.reduce_mean(tf.square(outputs[:, :, :units]))
+        train = v1.train.GradientDescentOptimizer(0.1).minimize(loss)
+        with v1.Session(graph=graph) as session:
+            session.run(v1.global_variables_initializer())
+            for variable in sorted(v1.trainable_variables(), key=lambda v: v.name):
+                if "kernel" in variable.name:
+                    shape = variable.get_shape().as_list()
+                    variable.load(rng.uniform(-0.5, 0.5, shape).astype(np.float32), session)
+            values = session.run(outputs)
+            session.run(train)
+            final_loss = float(session.run(loss))
+    with np.errstate(invalid="ignore", over="ignore"):
+        memory = np.max(np.abs(values[:, :, units:]), axis=(0, 2))
+    return memory, final_loss
+
+
+class _MemoryTrace(object):
+    """Placeholder replaced below; defined so ``run_case`` reads top to bottom."""
+
+
+def _trace_cell_class():
+    """A pass-through wrapper that appends the carried memory to the output, for the report.
+
+    Its name says Wrapper and it keeps the cell as ``_cell``, so the state rules look through it.
+    """
+    import tensorflow as tf
+    v1 = _v1(tf)
+    base = v1.nn.rnn_cell.RNNCell
+
+    class MemoryTraceWrapper(base):
+        def __init__(self, cell, kind, units):
+            super(MemoryTraceWrapper, self).__init__()
+            self._cell, self._kind, self._units = cell, kind, units
+
+        @property
+        def state_size(self):
+            return self._cell.state_size
+
+        @property
+        def output_size(self):
+            return 2 * self._units
+
+        def zero_state(self, batch_size, dtype):
+            return self._cell.zero_state(batch_size, dtype)
+
+        def __call__(self, inputs, state, scope=None):
+            output, new_state = self._cell(inputs, state, scope=scope)
+            if self._kind == "gru":
+                memory = new_state
+            elif self._kind == "lstm-concat":
+                memory = new_state[:, :self._units]
+            else:
+                memory = new_state.c
+            return tf.concat([output, memory], 1), new_state
+
+    return MemoryTraceWrapper
+
+
+def report_steps(steps):
+    marks, mark = [], 1
+    while mark < steps:
+        marks.append(mark)
+        mark *= 10
+    return marks + [steps]
+
+
+def _fmt(value):
+    if math.isnan(value):
+        return "nan"
+    if math.isinf(value):
+        return "inf"
+    return "%.3g" % value
+
+
+def table(kind, steps):
+    """The stock-versus-corrected rows for one cell, as a list of text lines."""
+    global _MemoryTrace
+    _MemoryTrace = _trace_cell_class()
+    stock_memory, stock_loss = run_case(kind, steps, stock=True)
+    fixed_memory, fixed_loss = run_case(kind, steps, stock=False)
+    marks = report_steps(steps)
+    header = ["cell", "wrapper"] + ["max|state| t=%d" % t for t in marks] + ["loss after 1 step"]
+    rows = [[kind, name] + [_fmt(float(memory[t - 1])) for t in marks] + [_fmt(loss)]
+            for name, memory, loss in (("stock", stock_memory, stock_loss),
+                                       ("corrected", fixed_memory, fixed_loss))]
+    return header, rows
+
+
+def format_table(header, rows):
+    widths = [max(len(str(r[i])) for r in [header] + rows) for i in range(len(header))]
+    line = lambda r: "  ".join(str(c).rjust(w) for c, w in zip(r, widths))  # noqa: E731
+    return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows])
