@@ -130,3 +130,23 @@ def test_status_lists_the_classes_aliases_and_policy():
     assert wrapper and all(w["corrected"] for w in data["wrappers"])
     assert "nn.rnn_cell.DropoutWrapper" in str(status) or "compat.v1" in str(status)
     assert data["tf_version"] == tf.__version__
+
+
+@pytest.mark.skipif(TF_VERSION < (2, 0), reason="TF 2.x eager and tf.nn.RNNCellDropoutWrapper")
+def test_tf2_eager_keras_usage_keeps_working():
+    """The common TF2 use (a Keras RNN layer over the V2 wrapper) must not break under the patch."""
+    inputs = np.random.RandomState(0).randn(2, 5, 3).astype(np.float32)
+    for make_cell in (lambda: tf.keras.layers.GRUCell(4), lambda: tf.keras.layers.SimpleRNNCell(4)):
+        for kwargs in (dict(output_keep_prob=0.5, seed=1), dict(input_keep_prob=0.5, seed=1)):
+            layer = tf.keras.layers.RNN(tf.nn.RNNCellDropoutWrapper(make_cell(), **kwargs))
+            outputs = layer(inputs).numpy()
+            assert outputs.shape == (2, 4) and np.all(np.isfinite(outputs))
+
+
+def test_supported_range_is_checked_on_parsed_versions():
+    check = fix._compat.support_problem
+    assert check("1.2.0") is None and check("2.21.0") is None and check("1.15.5") is None
+    assert check("2.3.0rc1") is None
+    assert "outside the supported range" in check("1.1.0")
+    assert "outside the supported range" in check("2.22.0")
+    assert "unrecognised" in check("nightly")
