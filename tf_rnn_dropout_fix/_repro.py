@@ -25,11 +25,6 @@ def _make_cell(v1, kind, units):
     return v1.nn.rnn_cell.LSTMCell(units, forget_bias=5.0)
 
 
-def _memory(kind, outputs, state_trace, units):
-    """Per-step max |state| of what the cell carries: h for a GRU, c for an LSTM."""
-    return np.max(np.abs(state_trace if kind != "gru" else outputs), axis=(0, 2))
-
-
 def run_case(kind, steps, stock, units=32, batch=8, depth=8, keep=0.8, seed=0):
     """Max |carried state| per step and the loss after one training step, as floats."""
     import tensorflow as tf
@@ -40,7 +35,7 @@ def run_case(kind, steps, stock, units=32, batch=8, depth=8, keep=0.8, seed=0):
         rng = np.random.RandomState(seed)
         inputs = tf.constant(rng.randn(batch, steps, depth).astype(np.float32))
         cell = _make_cell(v1, kind, units)
-        trace = _MemoryTrace(cell, kind, units)
+        trace = _trace_cell_class()(cell, kind, units)
         if stock:
             with tf_rnn_dropout_fix.disabled():
                 wrapper = v1.nn.rnn_cell.DropoutWrapper(
@@ -65,10 +60,6 @@ def run_case(kind, steps, stock, units=32, batch=8, depth=8, keep=0.8, seed=0):
     with np.errstate(invalid="ignore", over="ignore"):
         memory = np.max(np.abs(values[:, :, units:]), axis=(0, 2))
     return memory, final_loss
-
-
-class _MemoryTrace(object):
-    """Placeholder replaced below; defined so ``run_case`` reads top to bottom."""
 
 
 def _trace_cell_class():
@@ -127,8 +118,6 @@ def _fmt(value):
 
 def table(kind, steps):
     """The stock-versus-corrected rows for one cell, as a list of text lines."""
-    global _MemoryTrace
-    _MemoryTrace = _trace_cell_class()
     stock_memory, stock_loss = run_case(kind, steps, stock=True)
     fixed_memory, fixed_loss = run_case(kind, steps, stock=False)
     marks = report_steps(steps)
