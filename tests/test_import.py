@@ -4,7 +4,6 @@ Each case runs in a fresh interpreter, the only way to observe an import.
 """
 import json
 
-
 from conftest import run_python
 
 _MEASURE = """
