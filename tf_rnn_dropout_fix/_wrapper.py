@@ -23,11 +23,26 @@ _KEEP_PROBS = ("input_keep_prob", "output_keep_prob", "state_keep_prob")
 
 class _Plan(object):
     """What the corrected step needs beyond the stock attributes."""
-    __slots__ = ("visitor", "stock_gru_cells")
+    __slots__ = ("visitor", "stock_gru_cells", "_rules")
 
     def __init__(self, visitor, stock_gru_cells):
         self.visitor = visitor                  # a user's dropout_state_filter_visitor, or None
         self.stock_gru_cells = stock_gru_cells  # GRUs left to stock math by the policy
+        self._rules = None
+
+    def state_rules(self, cell, state, leaf_count):
+        """Per-leaf rules for this wrapper's state; worked out once, at the first step.
+
+        A wrapper's state has one structure for its whole life, so the cell-tree walk (and a
+        user visitor) runs once, not at every step of an eager loop.  GRUs the policy left to
+        stock math get plain ``DROP``.
+        """
+        if self._rules is None or len(self._rules) != leaf_count:
+            self._rules = [
+                _state_rules.DROP if isinstance(rule, _state_rules.GruState)
+                and any(rule.cell is c for c in self.stock_gru_cells) else rule
+                for rule in _state_rules.state_rules(cell, state, self.visitor)]
+        return self._rules
 
 
 def plan_of(wrapper):
@@ -219,13 +234,10 @@ def corrected_step(wrapper, plan, inputs, state, call_cell):
         output, new_state = call_cell(inputs, state)
     else:
         nest = _compat.tf_modules()[-1]
-        rules = _state_rules.state_rules(_compat.wrapped_cell(wrapper), state, plan.visitor)
-        rules = [_state_rules.DROP if isinstance(rule, _state_rules.GruState)
-                 and any(rule.cell is c for c in plan.stock_gru_cells) else rule
-                 for rule in rules]
+        flat_state = nest.flatten(state)
+        rules = plan.state_rules(_compat.wrapped_cell(wrapper), state, len(flat_state))
         noise = (nest.flatten(wrapper._recurrent_state_noise)
                  if wrapper._variational_recurrent else None)
-        flat_state = nest.flatten(state)
         requests = []
         for index, rule in enumerate(rules):
             if isinstance(rule, _state_rules.GruState):
