@@ -207,6 +207,15 @@ def per_step_dropout(value, keep_prob, seed):
     return nn_ops.dropout(value, keep_prob=keep_prob, seed=seed)
 
 
+def stateless_uniform(shape, seed, dtype):
+    """Uniform [0, 1) noise that is a function of ``seed`` (an int64 pair tensor) only."""
+    try:
+        from tensorflow.python.ops import gen_stateless_random_ops
+    except ImportError:      # TF < 1.5 keeps the op's Python wrapper in contrib
+        from tensorflow.contrib.stateless import gen_stateless_random_ops
+    return gen_stateless_random_ops.stateless_random_uniform(shape, seed, dtype=dtype)
+
+
 def is_nested(structure):
     from tensorflow.python.util import nest
     check = getattr(nest, "is_nested", None) or nest.is_sequence

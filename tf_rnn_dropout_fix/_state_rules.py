@@ -35,12 +35,23 @@ class GruState(object):
         self.cell = cell
 
 
-def _class_names(cell):
+def class_names(cell):
     return " ".join(klass.__name__ for klass in type(cell).__mro__)
 
 
 def is_gru(cell):
-    return "GRU" in _class_names(cell)
+    return "GRU" in class_names(cell)
+
+
+def leaf_cells(cell):
+    """The cells that do the work under ``cell``: through MultiRNNCell and any wrapper."""
+    sub_cells = getattr(cell, "_cells", None)
+    if "MultiRNNCell" in class_names(cell) and sub_cells is not None:
+        return [leaf for sub_cell in sub_cells for leaf in leaf_cells(sub_cell)]
+    inner = _compat.inner_cell(cell)
+    if inner is not None and "Wrapper" in class_names(cell):
+        return leaf_cells(inner)
+    return [cell]
 
 
 def _is_memory_tuple(structure):
@@ -87,7 +98,7 @@ def _lstm_rules(cell, structure):
 
 def cell_rules(cell, structure):
     """Rules for ``structure`` (a state, or the cell's ``state_size``) of ``cell``."""
-    names = _class_names(cell)
+    names = class_names(cell)
     sub_cells = getattr(cell, "_cells", None)
     if "MultiRNNCell" in names and sub_cells is not None and _compat.is_nested(structure) \
             and len(_children(structure)) == len(sub_cells):

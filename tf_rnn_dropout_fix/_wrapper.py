@@ -11,11 +11,12 @@ Two methods of each copy's logic class are replaced (see ``_patching``):
 
 A wrapper built inside ``disabled()`` has no plan and stays stock for its whole life.
 """
+import functools
 import inspect
 import math
 import numbers
 
-from tf_rnn_dropout_fix import _compat, _config, _errors, _gru, _state_rules
+from tf_rnn_dropout_fix import _compat, _config, _errors, _gate, _gru, _state_rules
 
 PLAN_ATTRIBUTE = "_tf_rnn_dropout_fix_plan"
 _KEEP_PROBS = ("input_keep_prob", "output_keep_prob", "state_keep_prob")
@@ -23,11 +24,13 @@ _KEEP_PROBS = ("input_keep_prob", "output_keep_prob", "state_keep_prob")
 
 class _Plan(object):
     """What the corrected step needs beyond the stock attributes."""
-    __slots__ = ("visitor", "stock_gru_cells", "_rules")
+    __slots__ = ("visitor", "stock_gru_cells", "gates", "gate_steps", "_rules")
 
-    def __init__(self, visitor, stock_gru_cells):
+    def __init__(self, visitor, stock_gru_cells, gates):
         self.visitor = visitor                  # a user's dropout_state_filter_visitor, or None
         self.stock_gru_cells = stock_gru_cells  # GRUs left to stock math by the policy
+        self.gates = gates                      # [(cell, candidate dropout)] for gate_keep_prob
+        self.gate_steps = 0                     # step calls so far: per-step gate mask seeds
         self._rules = None
 
     def state_rules(self, cell, state, leaf_count):
@@ -52,6 +55,11 @@ def plan_of(wrapper):
 def _should_dropout(keep_prob):
     # The stock test: a Python float below 1, or any tensor (placeholder_with_default(1.0)).
     return (not isinstance(keep_prob, float)) or keep_prob < 1
+
+
+def _gate_requested(gate_keep_prob):
+    # Unlike the stock keep probabilities, an int 1 also means "off": the keyword is ours.
+    return not (isinstance(gate_keep_prob, numbers.Real) and gate_keep_prob == 1)
 
 
 # --- Construction ------------------------------------------------------------------------------
@@ -157,16 +165,33 @@ def _apply_gru_policy(wrapper, cell, visitor):
     return unsupported
 
 
+def _gate_plan(wrapper, gate_keep_prob):
+    """[(cell, candidate dropout)] for every cell gate dropout reaches; [] at keep 1."""
+    if not _gate_requested(gate_keep_prob):
+        return []
+    cells = _gate.gate_cells(_compat.wrapped_cell(wrapper))
+    seed_pair = _gate.sequence_seed(wrapper) if wrapper._variational_recurrent else None
+    return [(cell, _gate.candidate_dropout(wrapper, gate_keep_prob, seed_pair, index))
+            for index, cell in enumerate(cells)]
+
+
 def make_corrected_init(original_init):
     """The replacement ``__init__`` for one wrapper logic class."""
     signature = inspect.signature(original_init)
     backport_filter = "dropout_state_filter_visitor" not in signature.parameters
 
     def __init__(self, *args, **kwargs):
+        gate_keep_prob = kwargs.pop("gate_keep_prob", 1.0)
         if not _config.corrections_active():
+            if _gate_requested(gate_keep_prob):
+                raise ValueError("gate_keep_prob=%r needs tf_rnn_dropout_fix, which is disabled "
+                                 "here (inside disabled() or after unpatch()); build the wrapper "
+                                 "with the correction active or pass gate_keep_prob=1.0."
+                                 % (gate_keep_prob,))
             original_init(self, *args, **kwargs)
             object.__setattr__(self, PLAN_ATTRIBUTE, None)
             return
+        _check_keep_prob("gate_keep_prob", gate_keep_prob)
         visitor = kwargs.pop("dropout_state_filter_visitor", None) if backport_filter else None
         try:
             bound = signature.bind(self, *args, **kwargs)
@@ -183,7 +208,8 @@ def make_corrected_init(original_init):
         stock_gru_cells = []
         if _should_dropout(self._state_keep_prob):
             stock_gru_cells = _apply_gru_policy(self, _compat.wrapped_cell(self), visitor)
-        object.__setattr__(self, PLAN_ATTRIBUTE, _Plan(visitor, stock_gru_cells))
+        object.__setattr__(self, PLAN_ATTRIBUTE, _Plan(
+            visitor, stock_gru_cells, _gate_plan(self, gate_keep_prob)))
 
     __init__.__wrapped__ = original_init
     __init__.__doc__ = original_init.__doc__
@@ -224,8 +250,21 @@ def _state_dropout(wrapper, rules, new_state, noise, keep_prob):
     return nest.pack_sequence_as(new_state, flat) if changed else new_state
 
 
+def _gated(call_cell, plan):
+    plan.gate_steps += 1
+    gates = [(cell, functools.partial(dropout, step=plan.gate_steps))
+             for cell, dropout in plan.gates]
+
+    def call_gated_cell(inputs, state):
+        with _gate.gated(gates):
+            return call_cell(inputs, state)
+    return call_gated_cell
+
+
 def corrected_step(wrapper, plan, inputs, state, call_cell):
-    """Input dropout, the cell (GRUs rerouted), corrected state dropout, output dropout."""
+    """Input dropout, the cell (GRUs rerouted, candidates gated), state dropout, output dropout."""
+    if plan.gates:
+        call_cell = _gated(call_cell, plan)
     if _should_dropout(wrapper._input_keep_prob):
         inputs = wrapper._dropout(inputs, "input", wrapper._recurrent_input_noise,
                                   wrapper._input_keep_prob)

@@ -1,0 +1,153 @@
+"""Gate dropout (Semeniuta, Severyn & Barth 2016, "Recurrent Dropout without Memory Loss").
+
+Dropout on the candidate update only, never on the memory::
+
+    LSTM:  c' = f*c + i*d(g)          (g = tanh(j), block j of TF's [i, j, f, o]; Keras' block c)
+    GRU:   h' = u*h + (1-u)*d(c~)     (Keras: z*h + (1-z)*d(hh))
+
+Every LSTM and GRU family the package knows computes its candidate with the cell's activation,
+and calls that activation first on the candidate (``sigmoid(i)*act(j)`` precedes
+``sigmoid(o)*act(c)``; a GRU calls it once).  So the candidate is reached without re-implementing
+any cell: for the duration of one step, the cell's activation attribute is a ``_CandidateGate``
+that applies ``d`` to the result of its first call in the calling thread and passes every other
+call through.  The cell's own ``call`` runs unchanged: variables, names, shapes, peepholes, clipping
+and projection are the stock ones, and ``gate_keep_prob=1`` leaves the graph exactly stock.
+
+``d`` is inverted dropout with one mask per example.  Per step by default; with
+``variational_recurrent=True`` one mask per sequence: a stateless uniform draw whose seed is a
+random pair drawn once per ``Session.run`` (outside the time loop), so every step of a sequence
+recomputes the same mask.
+"""
+import threading
+
+from tf_rnn_dropout_fix import _compat, _state_rules
+
+_swap_lock = threading.Lock()
+
+
+def activation_attribute(cell):
+    """Where ``cell`` keeps the activation of its candidate: ``_activation`` (TF) or ``activation``."""
+    for name in ("_activation", "activation"):
+        if callable(getattr(cell, name, None)):
+            return name
+    return None
+
+
+def _is_fused(cell):
+    # LSTMBlockCell, GRUBlockCell(V2), CudnnCompatibleLSTMCell: the step is one C++ kernel.
+    return any("Block" in klass.__name__ for klass in type(cell).__mro__)
+
+
+def gate_cells(cell):
+    """The LSTM/GRU cells under ``cell`` whose candidate gate dropout reaches, in a fixed order.
+
+    Raises ValueError naming the first cell it cannot apply to.
+    """
+    cells = []
+    for leaf in _state_rules.leaf_cells(cell):
+        names = _state_rules.class_names(leaf)
+        if ("LSTM" in names or "GRU" in names) and not _is_fused(leaf) \
+                and activation_attribute(leaf) is not None:
+            cells.append(leaf)
+            continue
+        if _is_fused(leaf):
+            why = ("its step is one fused kernel with no separate candidate; use "
+                   "tf.nn.rnn_cell.LSTMCell / GRUCell (or their Keras cells) for gate dropout")
+        else:
+            why = ("gate dropout needs an LSTM or GRU cell (it drops the candidate update); "
+                   "use state_keep_prob or output_keep_prob for other cells")
+        raise ValueError("gate_keep_prob cannot apply to %s %r: %s, or set gate_keep_prob=1.0."
+                         % (type(leaf).__name__, getattr(leaf, "name", "") or "", why))
+    return cells
+
+
+def sequence_seed(wrapper):
+    """A random int64 pair, drawn once per run outside the time loop: the variational gate seed."""
+    from tensorflow.python.framework import dtypes
+    from tensorflow.python.ops import random_ops
+    math_ops = _compat.tf_modules()[2]
+    pair = random_ops.random_uniform([2], minval=0, maxval=0x7FFFFFFF, dtype=dtypes.int32,
+                                     seed=wrapper._gen_seed("gate", 0))
+    return math_ops.cast(pair, dtypes.int64)
+
+
+def candidate_dropout(wrapper, keep_prob, seed_pair, index):
+    """``d`` for the ``index``-th gated cell of ``wrapper``: (candidate, step) -> dropped.
+
+    ``step`` counts the wrapper's step calls; a per-step mask seeds each call's op with it, so
+    an unrolled graph (``static_rnn``, a Python loop) gets a new mask per step, as a ``while``
+    loop does, and the same masks build after build.
+    """
+    if seed_pair is None:
+        def per_step(candidate, step):
+            seed = wrapper._gen_seed("gate%d" % step, index + 1)
+            return _compat.per_step_dropout(candidate, keep_prob, seed)
+        return per_step
+
+    def variational(candidate, step):
+        array_ops, _, math_ops = _compat.tf_modules()[:3]
+        from tensorflow.python.framework import dtypes
+        seed = seed_pair + math_ops.cast([0, index], dtypes.int64)
+        noise = _compat.stateless_uniform(array_ops.shape(candidate), seed, candidate.dtype)
+        mask = math_ops.floor(keep_prob + noise)
+        dropped = math_ops.div(candidate, keep_prob) * mask
+        dropped.set_shape(candidate.get_shape())
+        return dropped
+    return variational
+
+
+class _CandidateGate(object):
+    """An activation that applies the armed dropout to its first call, per thread."""
+
+    def __init__(self, activation):
+        self.activation = activation
+        self.users = 0
+        self._armed = {}          # thread id -> [dropout functions] for the next call
+
+    def arm(self, dropout):
+        self._armed.setdefault(threading.get_ident(), []).append(dropout)
+
+    def disarm(self, dropout):
+        armed = self._armed.get(threading.get_ident())
+        if armed and dropout in armed:
+            armed.remove(dropout)
+
+    def __call__(self, *args, **kwargs):
+        value = self.activation(*args, **kwargs)
+        for dropout in self._armed.pop(threading.get_ident(), ()):
+            value = dropout(value)
+        return value
+
+
+class gated(object):
+    """Context: during one step, each listed cell's candidate goes through its dropout.
+
+    ``cells_and_dropouts``: [(cell, candidate -> dropped candidate)].
+    """
+
+    def __init__(self, cells_and_dropouts):
+        self._items = cells_and_dropouts
+        self._gates = []
+
+    def __enter__(self):
+        with _swap_lock:
+            for cell, dropout in self._items:
+                name = activation_attribute(cell)
+                gate = getattr(cell, name)
+                if not isinstance(gate, _CandidateGate):
+                    gate = _CandidateGate(gate)
+                    object.__setattr__(cell, name, gate)   # bypass Keras attribute tracking
+                gate.users += 1
+                gate.arm(dropout)
+                self._gates.append((cell, name, gate, dropout))
+        return self
+
+    def __exit__(self, *exc_info):
+        with _swap_lock:
+            for cell, name, gate, dropout in reversed(self._gates):
+                gate.disarm(dropout)
+                gate.users -= 1
+                if gate.users == 0:
+                    object.__setattr__(cell, name, gate.activation)
+        self._gates = []
+        return False
