@@ -27,7 +27,8 @@ PUBLIC_ALIASES = (
 _ROOT_PACKAGES = ("tensorflow", "tensorflow_core", "keras", "tf_keras")
 # Modules that define RNN cells or their wrappers in some TF / Keras / tf_keras release:
 # rnn_cell_impl, rnn_cell_wrapper_impl, rnn_cell_wrapper_v2, legacy_cells, cell_wrappers, ...
-_CANDIDATE_MODULE = re.compile(r"\.(rnn_cell\w*|\w*cell_wrappers?\w*|legacy_cells)$")
+_CANDIDATE_MODULE = re.compile(
+    r"\.(rnn_cell\w*|\w*cell_wrappers?\w*|legacy_cells|recurrent|gru)$")
 
 
 # --- TensorFlow itself -------------------------------------------------------------------------
@@ -145,10 +146,18 @@ def public_wrapper_classes(module):
 
 
 def gru_step_era(cls):
-    """How a GRUCell class reaches its variables: 'kernel', 'linear', or None if unknown."""
+    """How a GRUCell class lays out its variables: 'kernel', 'linear', 'keras' or None.
+
+    'kernel' and 'linear' are TF's layout (gates [r, u] over ``[x, h]``, then the candidate), with
+    the kernels built in ``build`` (TF >= 1.5, Keras legacy copies) or made by ``_linear`` inside
+    ``call`` (TF 1.2 - 1.4); 'keras' is ``keras.layers.GRUCell`` (``kernel`` and
+    ``recurrent_kernel`` in [z, r, h] order, ``reset_after``), in tf.keras, Keras 2 and tf_keras.
+    """
     own = vars(cls)
     if cls.__name__ != "GRUCell" or "call" not in own:
         return None
+    if "reset_after" in _init_parameters(cls):
+        return "keras"
     if "build" in own:
         return "kernel"
     if callable(getattr(sys.modules.get(cls.__module__), "_linear", None)):
@@ -157,7 +166,7 @@ def gru_step_era(cls):
 
 
 def gru_cell_classes(module):
-    """TF-layout GRUCell classes (gates/kernel + candidate/kernel) defined in ``module``."""
+    """GRUCell classes of a known layout (TF's or Keras') defined in ``module``."""
     return [cls for cls in _classes_defined_in(module) if gru_step_era(cls)]
 
 
@@ -214,6 +223,14 @@ def stateless_uniform(shape, seed, dtype):
     except ImportError:      # TF < 1.5 keeps the op's Python wrapper in contrib
         from tensorflow.contrib.stateless import gen_stateless_random_ops
     return gen_stateless_random_ops.stateless_random_uniform(shape, seed, dtype=dtype)
+
+
+def executing_eagerly():
+    try:
+        from tensorflow.python.eager import context
+    except ImportError:      # TF < 1.5: graphs only
+        return False
+    return context.executing_eagerly()
 
 
 def is_nested(structure):

@@ -71,29 +71,26 @@ def sequence_seed(wrapper):
     return math_ops.cast(pair, dtypes.int64)
 
 
-def candidate_dropout(wrapper, keep_prob, seed_pair, index):
-    """``d`` for the ``index``-th gated cell of ``wrapper``: (candidate, step) -> dropped.
+def candidate_dropout(wrapper, keep_prob, index):
+    """``d`` for the ``index``-th gated cell of ``wrapper``: (candidate, step, seed_pair) -> dropped.
 
-    ``step`` counts the wrapper's step calls; a per-step mask seeds each call's op with it, so
-    an unrolled graph (``static_rnn``, a Python loop) gets a new mask per step, as a ``while``
-    loop does, and the same masks build after build.
+    Variational (``seed_pair``, this sequence's): a stateless draw, the same at every step.
+    Per step (``seed_pair`` None): ``step`` counts the wrapper's step calls and seeds each call's
+    op, so an unrolled graph (``static_rnn``, a Python loop) gets a new mask per step, as a
+    ``while`` loop does, and the same masks build after build.
     """
-    if seed_pair is None:
-        def per_step(candidate, step):
-            seed = wrapper._gen_seed("gate%d" % step, index + 1)
-            return _compat.per_step_dropout(candidate, keep_prob, seed)
-        return per_step
-
-    def variational(candidate, step):
-        array_ops, _, math_ops = _compat.tf_modules()[:3]
+    def dropout(candidate, step, seed_pair):
+        if seed_pair is None:
+            return _compat.per_step_dropout(candidate, keep_prob,
+                                            wrapper._gen_seed("gate%d" % step, index + 1))
         from tensorflow.python.framework import dtypes
+        array_ops, _, math_ops = _compat.tf_modules()[:3]
         seed = seed_pair + math_ops.cast([0, index], dtypes.int64)
         noise = _compat.stateless_uniform(array_ops.shape(candidate), seed, candidate.dtype)
-        mask = math_ops.floor(keep_prob + noise)
-        dropped = math_ops.div(candidate, keep_prob) * mask
+        dropped = math_ops.div(candidate, keep_prob) * math_ops.floor(keep_prob + noise)
         dropped.set_shape(candidate.get_shape())
         return dropped
-    return variational
+    return dropout
 
 
 class _CandidateGate(object):

@@ -10,7 +10,8 @@ Gal & Ghahramani's recurrent dropout, which Keras implements as ``recurrent_drop
     c~     = tanh([x, r*(m*h)] W_c + b_c)
     h'     = u*h + (1-u)*c~               # the unmasked h is carried
 
-The step runs inside the cell's own ``call`` (patched on every TF-layout ``GRUCell`` copy), so
+The step runs inside the cell's own ``call`` (patched on every ``GRUCell`` copy of TF's layout and
+of Keras'), so
 variable creation, scopes, names, shapes and initialisers stay exactly the stock cell's: no new
 variables, checkpoints load both ways.  The corrected wrapper hands the dropped ``h`` to the
 cell through a thread-local request; a ``GRUCell`` called outside such a request runs stock.
@@ -78,9 +79,6 @@ def _linear_projection_for(gru_class):
     return project
 
 
-GRU_STEP_ERAS = {"kernel": _kernel_projection_for, "linear": _linear_projection_for}
-
-
 def reroute_gru_step(cell, inputs, state, dropped_state, project):
     """One GRU step with the dropped state inside the products and the plain state carried."""
     array_ops, _, math_ops, _, _, _ = _compat.tf_modules()
@@ -91,15 +89,67 @@ def reroute_gru_step(cell, inputs, state, dropped_state, project):
     return new_h, new_h
 
 
+def reroute_keras_gru_step(cell, inputs, states, dropped_state):
+    """The same step for ``keras.layers.GRUCell`` (gates [z, r, h], ``reset_after`` either way).
+
+    Keras writes ``h' = z*h + (1-z)*hh``; with ``reset_after`` the reset gate multiplies the
+    recurrent product ``r*(h U_h + b_h)``, otherwise it multiplies ``h`` before it.
+    """
+    array_ops, _, math_ops, _, _, _ = _compat.tf_modules()
+    nested = isinstance(states, (list, tuple))
+    h = states[0] if nested else states
+    input_bias = recurrent_bias = None
+    if cell.use_bias:
+        input_bias, recurrent_bias = ((cell.bias[0], cell.bias[1]) if cell.reset_after
+                                      else (cell.bias, None))
+    x = math_ops.matmul(inputs, cell.kernel)
+    if input_bias is not None:
+        x = x + input_bias
+    x_z, x_r, x_h = array_ops.split(x, 3, axis=-1)
+    if cell.reset_after:
+        recurrent = math_ops.matmul(dropped_state, cell.recurrent_kernel)
+        if recurrent_bias is not None:
+            recurrent = recurrent + recurrent_bias
+        h_z, h_r, h_h = array_ops.split(recurrent, 3, axis=-1)
+        z = cell.recurrent_activation(x_z + h_z)
+        r = cell.recurrent_activation(x_r + h_r)
+        h_h = r * h_h
+    else:
+        units = cell.units
+        u_zr, u_h = cell.recurrent_kernel[:, :2 * units], cell.recurrent_kernel[:, 2 * units:]
+        h_z, h_r = array_ops.split(math_ops.matmul(dropped_state, u_zr), 2, axis=-1)
+        z = cell.recurrent_activation(x_z + h_z)
+        r = cell.recurrent_activation(x_r + h_r)
+        h_h = math_ops.matmul(r * dropped_state, u_h)
+    candidate = cell.activation(x_h + h_h)
+    new_h = z * h + (1 - z) * candidate
+    return new_h, ([new_h] if nested else new_h)
+
+
+def _tf_layout_step(projection_for):
+    def step_for(gru_class):
+        project = projection_for(gru_class)
+        return lambda cell, inputs, state, dropped: reroute_gru_step(
+            cell, inputs, state, dropped, project)
+    return step_for
+
+
+REROUTED_STEP_FOR_ERA = {
+    "kernel": _tf_layout_step(_kernel_projection_for),
+    "linear": _tf_layout_step(_linear_projection_for),
+    "keras": lambda gru_class: reroute_keras_gru_step,
+}
+
+
 def make_rerouting_call(gru_class, original_call):
     """The replacement ``GRUCell.call``: stock unless a corrected wrapper asked for a reroute."""
-    project = GRU_STEP_ERAS[_compat.gru_step_era(gru_class)](gru_class)
+    rerouted_step = REROUTED_STEP_FOR_ERA[_compat.gru_step_era(gru_class)](gru_class)
 
     def call(self, inputs, state, *args, **kwargs):
         dropped = dropped_state_for(self) if getattr(_requests, "stack", None) else None
         if dropped is None:
             return original_call(self, inputs, state, *args, **kwargs)
-        return reroute_gru_step(self, inputs, state, dropped, project)
+        return rerouted_step(self, inputs, state, dropped)
 
     call.__wrapped__ = original_call
     call.__wrapped_class__ = gru_class
@@ -109,6 +159,12 @@ def make_rerouting_call(gru_class, original_call):
 
 
 def can_reroute(cell):
-    """True when ``cell``'s step is a patched TF-layout GRUCell ``call`` (no user override)."""
+    """True when ``cell``'s step is a patched GRUCell ``call`` (no user override).
+
+    A Keras GRUCell with its own ``dropout``/``recurrent_dropout`` is left alone: the reroute
+    would silently replace them.
+    """
     step = getattr(type(cell), "call", None)
-    return getattr(step, "__wrapped_class__", None) is not None
+    if getattr(step, "__wrapped_class__", None) is None:
+        return False
+    return not (getattr(cell, "dropout", 0) or getattr(cell, "recurrent_dropout", 0))

@@ -16,7 +16,7 @@ import importlib.abc
 import sys
 import threading
 
-from tf_rnn_dropout_fix import _compat, _gru, _wrapper
+from tf_rnn_dropout_fix import _compat, _gru, _masks, _wrapper
 
 _MISSING = object()
 _lock = threading.RLock()
@@ -62,13 +62,18 @@ def _restore(keys):
 
 
 def _patch_module(module):
-    """Patch the wrapper logic classes and TF-layout GRUCells defined in one module."""
+    """Patch the wrapper logic classes and GRUCells defined in one module."""
     for cls in _compat.wrapper_logic_classes(module):
         if (cls, "__init__") in _saved:
             continue
         method = _compat.wrapper_call_method(cls)
         _set(cls, "__init__", _wrapper.make_corrected_init(vars(cls)["__init__"]))
         _set(cls, method, _wrapper.make_corrected_call(method, vars(cls)[method]))
+        if "get_config" in vars(cls):
+            _set(cls, "get_config", _wrapper.make_corrected_get_config(vars(cls)["get_config"]))
+        for name in ("zero_state", "get_initial_state"):     # where a sequence starts
+            if _masks.inherits(cls, name):
+                _set(cls, name, _masks.make_sequence_start(cls, name))
     for cls in _compat.gru_cell_classes(module):
         if (cls, "call") not in _saved:
             _set(cls, "call", _gru.make_rerouting_call(cls, vars(cls)["call"]))

@@ -118,7 +118,7 @@ def cell_rules(cell, structure):
         rules = _lstm_rules(cell, structure)
         if rules is not None:
             return rules
-    if is_gru(cell) and not _compat.is_nested(structure):
+    if is_gru(cell) and _leaf_count(structure) == 1:    # h, or a Keras RNN's [h]
         return [GruState(cell)]
     return _default_rules(structure)
 

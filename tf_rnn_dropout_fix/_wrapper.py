@@ -16,7 +16,7 @@ import inspect
 import math
 import numbers
 
-from tf_rnn_dropout_fix import _compat, _config, _errors, _gate, _gru, _state_rules
+from tf_rnn_dropout_fix import _compat, _config, _errors, _gate, _gru, _masks, _state_rules
 
 PLAN_ATTRIBUTE = "_tf_rnn_dropout_fix_plan"
 _KEEP_PROBS = ("input_keep_prob", "output_keep_prob", "state_keep_prob")
@@ -24,13 +24,16 @@ _KEEP_PROBS = ("input_keep_prob", "output_keep_prob", "state_keep_prob")
 
 class _Plan(object):
     """What the corrected step needs beyond the stock attributes."""
-    __slots__ = ("visitor", "stock_gru_cells", "gates", "gate_steps", "_rules")
+    __slots__ = ("visitor", "stock_gru_cells", "gate_keep_prob", "gates", "gate_steps", "masks",
+                 "_rules")
 
-    def __init__(self, visitor, stock_gru_cells, gates):
+    def __init__(self, visitor, stock_gru_cells, gate_keep_prob, gates, masks):
         self.visitor = visitor                  # a user's dropout_state_filter_visitor, or None
         self.stock_gru_cells = stock_gru_cells  # GRUs left to stock math by the policy
+        self.gate_keep_prob = gate_keep_prob
         self.gates = gates                      # [(cell, candidate dropout)] for gate_keep_prob
         self.gate_steps = 0                     # step calls so far: per-step gate mask seeds
+        self.masks = masks                      # _masks.MaskBook: the variational noise
         self._rules = None
 
     def state_rules(self, cell, state, leaf_count):
@@ -159,9 +162,10 @@ def _apply_gru_policy(wrapper, cell, visitor):
     unsupported = [c for c in cells if not _gru.can_reroute(c)]
     if unsupported:
         _errors.warn(_gru_message(type(wrapper), unsupported, wrapper._state_keep_prob)
-                     + ". tf_rnn_dropout_fix cannot reroute this GRU family yet, so it keeps "
-                     "the stock math (policy 'warn'); use tf.nn.rnn_cell.GRUCell or "
-                     "state_keep_prob=1.0.", stacklevel=4)
+                     + ". tf_rnn_dropout_fix cannot reroute this GRU (a family it does not "
+                     "know, a cell with its own call, or a Keras GRUCell with its own dropout "
+                     "or recurrent_dropout), so it keeps the stock math (policy 'warn'); use "
+                     "GRUCell without its own dropout, or state_keep_prob=1.0.", stacklevel=4)
     return unsupported
 
 
@@ -170,9 +174,25 @@ def _gate_plan(wrapper, gate_keep_prob):
     if not _gate_requested(gate_keep_prob):
         return []
     cells = _gate.gate_cells(_compat.wrapped_cell(wrapper))
-    seed_pair = _gate.sequence_seed(wrapper) if wrapper._variational_recurrent else None
-    return [(cell, _gate.candidate_dropout(wrapper, gate_keep_prob, seed_pair, index))
+    return [(cell, _gate.candidate_dropout(wrapper, gate_keep_prob, index))
             for index, cell in enumerate(cells)]
+
+
+def make_plan(wrapper, visitor, gate_keep_prob, input_size, dtype):
+    stock_gru_cells = []
+    if _should_dropout(wrapper._state_keep_prob):
+        stock_gru_cells = _apply_gru_policy(wrapper, _compat.wrapped_cell(wrapper), visitor)
+    gates = _gate_plan(wrapper, gate_keep_prob)
+    gate_seed = (_gate.sequence_seed(wrapper)
+                 if gates and wrapper._variational_recurrent else None)
+    masks = _masks.MaskBook(wrapper, input_size, dtype, gate_seed)
+    return _Plan(visitor, stock_gru_cells, gate_keep_prob, gates, masks)
+
+
+def start_sequence(wrapper, plan):
+    """A new sequence: in eager mode and in functions, new variational masks (``_masks``)."""
+    if wrapper._variational_recurrent:
+        _masks.start_sequence(wrapper, plan.masks, lambda: _gate.sequence_seed(wrapper))
 
 
 def make_corrected_init(original_init):
@@ -197,6 +217,7 @@ def make_corrected_init(original_init):
             bound = signature.bind(self, *args, **kwargs)
         except TypeError:
             bound = None      # let the stock constructor report the wrong call itself
+        arguments = {}
         if bound is not None:
             arguments = dict(bound.arguments)
             for name, parameter in signature.parameters.items():
@@ -205,11 +226,8 @@ def make_corrected_init(original_init):
                 visitor = arguments.get("dropout_state_filter_visitor")
             check_arguments(arguments, visitor)
         original_init(self, *args, **kwargs)
-        stock_gru_cells = []
-        if _should_dropout(self._state_keep_prob):
-            stock_gru_cells = _apply_gru_policy(self, _compat.wrapped_cell(self), visitor)
-        object.__setattr__(self, PLAN_ATTRIBUTE, _Plan(
-            visitor, stock_gru_cells, _gate_plan(self, gate_keep_prob)))
+        object.__setattr__(self, PLAN_ATTRIBUTE, make_plan(
+            self, visitor, gate_keep_prob, arguments.get("input_size"), arguments.get("dtype")))
 
     __init__.__wrapped__ = original_init
     __init__.__doc__ = original_init.__doc__
@@ -250,9 +268,9 @@ def _state_dropout(wrapper, rules, new_state, noise, keep_prob):
     return nest.pack_sequence_as(new_state, flat) if changed else new_state
 
 
-def _gated(call_cell, plan):
+def _gated(call_cell, plan, seed_pair):
     plan.gate_steps += 1
-    gates = [(cell, functools.partial(dropout, step=plan.gate_steps))
+    gates = [(cell, functools.partial(dropout, step=plan.gate_steps, seed_pair=seed_pair))
              for cell, dropout in plan.gates]
 
     def call_gated_cell(inputs, state):
@@ -263,11 +281,11 @@ def _gated(call_cell, plan):
 
 def corrected_step(wrapper, plan, inputs, state, call_cell):
     """Input dropout, the cell (GRUs rerouted, candidates gated), state dropout, output dropout."""
+    masks = _masks.current(plan.masks)
     if plan.gates:
-        call_cell = _gated(call_cell, plan)
+        call_cell = _gated(call_cell, plan, masks.gate_seed)
     if _should_dropout(wrapper._input_keep_prob):
-        inputs = wrapper._dropout(inputs, "input", wrapper._recurrent_input_noise,
-                                  wrapper._input_keep_prob)
+        inputs = wrapper._dropout(inputs, "input", masks.input, wrapper._input_keep_prob)
     keep_prob = wrapper._state_keep_prob
     if not _should_dropout(keep_prob):
         output, new_state = call_cell(inputs, state)
@@ -275,8 +293,7 @@ def corrected_step(wrapper, plan, inputs, state, call_cell):
         nest = _compat.tf_modules()[-1]
         flat_state = nest.flatten(state)
         rules = plan.state_rules(_compat.wrapped_cell(wrapper), state, len(flat_state))
-        noise = (nest.flatten(wrapper._recurrent_state_noise)
-                 if wrapper._variational_recurrent else None)
+        noise = nest.flatten(masks.state) if wrapper._variational_recurrent else None
         requests = []
         for index, rule in enumerate(rules):
             if isinstance(rule, _state_rules.GruState):
@@ -291,9 +308,21 @@ def corrected_step(wrapper, plan, inputs, state, call_cell):
             output, new_state = call_cell(inputs, state)
         new_state = _state_dropout(wrapper, rules, new_state, noise, keep_prob)
     if _should_dropout(wrapper._output_keep_prob):
-        output = wrapper._dropout(output, "output", wrapper._recurrent_output_noise,
-                                  wrapper._output_keep_prob)
+        output = wrapper._dropout(output, "output", masks.output, wrapper._output_keep_prob)
     return output, new_state
+
+
+def make_corrected_get_config(original):
+    """``get_config`` that also records ``gate_keep_prob`` (so ``from_config`` restores it)."""
+    def get_config(self):
+        config = original(self)
+        plan = plan_of(self)
+        if plan is not None and _gate_requested(plan.gate_keep_prob):
+            config["gate_keep_prob"] = plan.gate_keep_prob
+        return config
+    get_config.__wrapped__ = original
+    get_config.__doc__ = original.__doc__
+    return get_config
 
 
 def make_corrected_call(method_name, original):
