@@ -12,6 +12,9 @@ An unsupported or broken TensorFlow never breaks the importing program: the patc
 says why once (an :class:`RNNDropoutWarning` and a log line) and :func:`status` shows it.
 """
 import contextlib
+import os
+import re
+import sys
 import threading
 
 from tf_rnn_dropout_fix import _compat, _config, _errors, _patching, _status
@@ -105,8 +108,36 @@ def disabled():
         _config.exit_disabled()
 
 
+def _patch_at_import():
+    """The patch ``import tf_rnn_dropout_fix`` applies, unless TF_RNN_DROPOUT_FIX is off."""
+    if _config.env_switch_on():
+        _patch(None, False)
+    else:
+        _problem[0] = "%s=%s: not patched at import" % (_config.ENV_SWITCH, "off")
+
+
+def _started_as_command_line():
+    """True while Python imports the package to run its command line.
+
+    ``python -m tf_rnn_dropout_fix`` (runpy is locating our ``__main__``) or the
+    ``tf-rnn-dropout-fix`` script.  The command line then patches only for the subcommands that
+    need TensorFlow: ``scan`` must not import it.  Any other import patches as documented.
+    """
+    argv = getattr(sys, "argv", None) or [""]
+    script = re.sub(r"(-script\.pyw?|\.exe)$", "", os.path.basename(str(argv[0])))
+    if script == "tf-rnn-dropout-fix":
+        return True
+    frame = sys._getframe(1) if hasattr(sys, "_getframe") else None
+    while frame is not None:
+        if frame.f_code.co_name == "_get_module_details" \
+                and frame.f_globals.get("__name__") == "runpy" \
+                and frame.f_locals.get("mod_name") in (__name__, __name__ + ".__main__"):
+            return True
+        frame = frame.f_back
+    return False
+
+
 _patching.when_imported("absl.flags", _config.define_absl_flags)
-if _config.env_switch_on():
-    _patch(None, False)
-else:
-    _problem[0] = "%s=%s: not patched at import" % (_config.ENV_SWITCH, "off")
+_patch_deferred_to_command_line = _started_as_command_line()
+if not _patch_deferred_to_command_line:
+    _patch_at_import()
