@@ -28,7 +28,7 @@ _ROOT_PACKAGES = ("tensorflow", "tensorflow_core", "keras", "tf_keras")
 # Modules that define RNN cells or their wrappers in some TF / Keras / tf_keras release:
 # rnn_cell_impl, rnn_cell_wrapper_impl, rnn_cell_wrapper_v2, legacy_cells, cell_wrappers, ...
 _CANDIDATE_MODULE = re.compile(
-    r"\.(rnn_cell\w*|\w*cell_wrappers?\w*|legacy_cells|recurrent|gru)$")
+    r"\.(rnn_cell\w*|\w*cell_wrappers?\w*|legacy_cells|recurrent|gru|gru_ops|cudnn_rnn_ops)$")
 
 
 # --- TensorFlow itself -------------------------------------------------------------------------
@@ -145,22 +145,34 @@ def public_wrapper_classes(module):
     return found
 
 
-def gru_step_era(cls):
-    """How a GRUCell class lays out its variables: 'kernel', 'linear', 'keras' or None.
+GRU_CLASS_NAMES = ("GRUCell", "GRUBlockCell", "CudnnCompatibleGRUCell")
 
-    'kernel' and 'linear' are TF's layout (gates [r, u] over ``[x, h]``, then the candidate), with
-    the kernels built in ``build`` (TF >= 1.5, Keras legacy copies) or made by ``_linear`` inside
-    ``call`` (TF 1.2 - 1.4); 'keras' is ``keras.layers.GRUCell`` (``kernel`` and
-    ``recurrent_kernel`` in [z, r, h] order, ``reset_after``), in tf.keras, Keras 2 and tf_keras.
+
+def gru_step_era(cls):
+    """How a GRU class lays out its variables: 'kernel', 'linear', 'cudnn', 'keras' or None.
+
+    * 'kernel': TF's layout, gates [r, u] over ``[x, h]`` then the candidate over ``[x, r*h]``,
+      in ``_gate_kernel``/``_candidate_kernel`` built in ``build``: ``GRUCell`` from TF 1.5 and
+      the Keras legacy copies, contrib ``GRUBlockCell``/``GRUBlockCellV2`` where they build.
+    * 'linear': the same layout made by the module's ``_linear`` inside ``call`` (TF 1.2 - 1.4).
+    * 'cudnn': contrib ``CudnnCompatibleGRUCell``, the reset gate applied after the product:
+      ``c~ = tanh(x W_ci + b_ci + r*(h W_ch + b_ch))``.
+    * 'keras': ``keras.layers.GRUCell`` (``kernel``/``recurrent_kernel``, gates [z, r, h],
+      ``reset_after``) in tf.keras, Keras 2 and tf_keras.
+    None for anything else (``GRUBlockCell`` of TF releases that make its variables inside
+    ``__call__``): the policy then falls back to 'warn'.
     """
     own = vars(cls)
-    if cls.__name__ != "GRUCell" or "call" not in own:
+    if cls.__name__ not in GRU_CLASS_NAMES or "call" not in own:
         return None
+    if cls.__name__ == "CudnnCompatibleGRUCell":
+        return "cudnn"
     if "reset_after" in _init_parameters(cls):
         return "keras"
     if "build" in own:
         return "kernel"
-    if callable(getattr(sys.modules.get(cls.__module__), "_linear", None)):
+    if cls.__name__ == "GRUCell" and callable(
+            getattr(sys.modules.get(cls.__module__), "_linear", None)):
         return "linear"
     return None
 

@@ -79,13 +79,32 @@ def _linear_projection_for(gru_class):
     return project
 
 
+def _activation(cell):
+    # GRUBlockCell has no activation attribute: its fused kernel uses tanh.
+    return getattr(cell, "_activation", None) or _compat.tf_modules()[2].tanh
+
+
 def reroute_gru_step(cell, inputs, state, dropped_state, project):
     """One GRU step with the dropped state inside the products and the plain state carried."""
     array_ops, _, math_ops, _, _, _ = _compat.tf_modules()
     gates = math_ops.sigmoid(project(cell, "gates", [inputs, dropped_state]))
     r, u = array_ops.split(value=gates, num_or_size_splits=2, axis=1)
-    candidate = cell._activation(project(cell, "candidate", [inputs, r * dropped_state]))
+    candidate = _activation(cell)(project(cell, "candidate", [inputs, r * dropped_state]))
     new_h = u * state + (1 - u) * candidate
+    return new_h, new_h
+
+
+def reroute_cudnn_gru_step(cell, inputs, state, dropped_state):
+    """``CudnnCompatibleGRUCell``: the same, with the reset gate after the hidden product."""
+    array_ops, _, math_ops, nn_ops, _, _ = _compat.tf_modules()
+    gates = nn_ops.bias_add(math_ops.matmul(array_ops.concat([inputs, dropped_state], 1),
+                                            cell._gate_kernel), cell._gate_bias)
+    r, u = array_ops.split(value=math_ops.sigmoid(gates), num_or_size_splits=2, axis=1)
+    candidate = nn_ops.bias_add(math_ops.matmul(inputs, cell._candidate_input_kernel),
+                                cell._candidate_input_bias)
+    candidate += r * nn_ops.bias_add(math_ops.matmul(dropped_state, cell._candidate_hidden_kernel),
+                                     cell._candidate_hidden_bias)
+    new_h = u * state + (1 - u) * cell._activation(candidate)
     return new_h, new_h
 
 
@@ -137,6 +156,7 @@ def _tf_layout_step(projection_for):
 REROUTED_STEP_FOR_ERA = {
     "kernel": _tf_layout_step(_kernel_projection_for),
     "linear": _tf_layout_step(_linear_projection_for),
+    "cudnn": lambda gru_class: reroute_cudnn_gru_step,
     "keras": lambda gru_class: reroute_keras_gru_step,
 }
 
