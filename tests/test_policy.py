@@ -88,9 +88,9 @@ class _UserGRU(RNN_CELL.GRUCell):
 
 def _other_gru_families():
     families = [("user GRUCell subclass overriding call", lambda: _UserGRU(4))]
-    if TF_VERSION < (2, 0):
-        from tensorflow.contrib import rnn as contrib_rnn
-        families.append(("contrib GRUBlockCell", lambda: contrib_rnn.GRUBlockCell(4)))
+    if TF_VERSION >= (2, 0):
+        families.append(("Keras GRUCell with its own recurrent_dropout",
+                         lambda: tf.keras.layers.GRUCell(4, recurrent_dropout=0.2)))
     return families
 
 
