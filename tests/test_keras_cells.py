@@ -177,9 +177,9 @@ print(json.dumps([np.asarray(layer(ones))[0, 0].tolist() for _ in range(2)]))
     assert runs[0][0] != runs[0][1]
 
 
-def _model(cell_name, functional=False, **wrapper_kwargs):
+def _model(cell_name, functional=False, stock=False, **wrapper_kwargs):
     cell = getattr(KERAS.layers, cell_name)(UNITS)
-    rnn = KERAS.layers.RNN(_wrap(cell, **wrapper_kwargs), return_sequences=True)
+    rnn = KERAS.layers.RNN(_wrap(cell, stock=stock, **wrapper_kwargs), return_sequences=True)
     if functional:
         inputs = KERAS.Input((None, DEPTH))
         model = KERAS.Model(inputs, KERAS.layers.Dense(1)(rnn(inputs)))
@@ -278,3 +278,22 @@ def test_a_model_saves_and_loads_with_its_options_and_identical_predictions(tmp_
         assert np.all(np.isfinite(predictions))
         if same_predictions:
             np.testing.assert_array_equal(model.predict(x, verbose=0), predictions)
+
+
+@pytest.mark.parametrize("cell_name", ["GRUCell", "LSTMCell"])
+def test_keras_checkpoints_load_both_ways_with_the_same_names_and_shapes(tmp_path, cell_name):
+    """Stock per-step state dropout (what stock can run) against the corrected variational one."""
+    KERAS.backend.clear_session()        # the same layer names in both models
+    stock = _model(cell_name, stock=True, state_keep_prob=0.8)
+    KERAS.backend.clear_session()
+    fixed = _model(cell_name, state_keep_prob=0.8, variational_recurrent=True, dtype=tf.float32)
+    x = _inputs(8)
+    stock.predict(x, verbose=0), fixed.predict(x, verbose=0)
+    assert [(w.name, tuple(w.shape)) for w in stock.weights] == \
+        [(w.name, tuple(w.shape)) for w in fixed.weights]
+    for source, target in ((stock, fixed), (fixed, stock)):
+        path = str(tmp_path / ("%s-%d" % (cell_name, id(source))))
+        source.save_weights(path)
+        target.load_weights(path)
+        for a, b in zip(source.get_weights(), target.get_weights()):
+            np.testing.assert_array_equal(a, b)
