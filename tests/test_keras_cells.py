@@ -284,7 +284,10 @@ def test_a_model_saves_and_loads_with_its_options_and_identical_predictions(tmp_
 def test_keras_checkpoints_load_both_ways_with_the_same_names_and_shapes(tmp_path, cell_name):
     """Stock per-step state dropout (what stock can run) against the corrected variational one."""
     KERAS.backend.clear_session()        # the same layer names in both models
-    stock = _model(cell_name, stock=True, state_keep_prob=0.8)
+    try:
+        stock = _model(cell_name, stock=True, state_keep_prob=0.8)
+    except ValueError as refused:        # TF 2.0 - 2.x: "keras LSTM cell does not work..."
+        pytest.skip("stock TF %s refuses a Keras %s: %s" % (tf.__version__, cell_name, refused))
     KERAS.backend.clear_session()
     fixed = _model(cell_name, state_keep_prob=0.8, variational_recurrent=True, dtype=tf.float32)
     x = _inputs(8)

@@ -148,6 +148,21 @@ def public_wrapper_classes(module):
 GRU_CLASS_NAMES = ("GRUCell", "GRUBlockCell", "CudnnCompatibleGRUCell")
 
 
+_KERAS_LSTM_REFUSAL = "keras LSTM cell does not work with DropoutWrapper"
+
+
+def refuses_keras_lstm(cls):
+    """True for a V2 wrapper whose own ``__init__`` refuses Keras LSTMCells (TF 2.0 - 2.x).
+
+    The refusal protected the memory ``c`` that stock state dropout would drop; the corrected
+    wrapper never drops it, so it accepts the cell (read from the code's constants: no source).
+    """
+    init = vars(cls).get("__init__")
+    code = getattr(init, "__code__", None)
+    return code is not None and any(
+        isinstance(c, str) and _KERAS_LSTM_REFUSAL in c for c in code.co_consts)
+
+
 def gru_step_era(cls):
     """How a GRU class lays out its variables: 'kernel', 'linear', 'cudnn', 'keras' or None.
 

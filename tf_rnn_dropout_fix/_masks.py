@@ -15,7 +15,8 @@ import weakref
 
 from tf_rnn_dropout_fix import _compat
 
-_EAGER = "eager"
+# TF 2's while/cond body graphs (tensorflow/python/ops/control_flow_v2_func_graphs.py).
+_CONTROL_FLOW_GRAPHS = ("WhileBodyFuncGraph", "WhileCondFuncGraph", "CondBranchFuncGraph")
 NOISE_KINDS = ("input", "state", "output")
 
 
@@ -85,7 +86,7 @@ def current(book):
             return masks
         # Up through while/cond bodies only: a separately traced function (Keras traces a
         # layer's call on its own to save it) must not capture its caller's tensors.
-        if not any(klass.__name__ == "ControlFlowFuncGraph" for klass in type(graph).__mro__):
+        if type(graph).__name__ not in _CONTROL_FLOW_GRAPHS:
             break
         graph = graph.outer_graph
     return book.at_construction

@@ -74,6 +74,10 @@ def _patch_module(module):
         for name in ("zero_state", "get_initial_state"):     # where a sequence starts
             if _masks.inherits(cls, name):
                 _set(cls, name, _masks.make_sequence_start(cls, name))
+    for cls in _compat.public_wrapper_classes(module):
+        if _compat.refuses_keras_lstm(cls) and (cls, "__init__") not in _saved:
+            _set(cls, "__init__", _wrapper.make_init_accepting_keras_lstm(
+                cls, vars(cls)["__init__"]))
     for cls in _compat.gru_cell_classes(module):
         if (cls, "call") not in _saved:
             _set(cls, "call", _gru.make_rerouting_call(cls, vars(cls)["call"]))

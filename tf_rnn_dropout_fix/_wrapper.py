@@ -312,6 +312,18 @@ def corrected_step(wrapper, plan, inputs, state, call_cell):
     return output, new_state
 
 
+def make_init_accepting_keras_lstm(cls, original_init):
+    """The V2 wrapper's ``__init__`` without its Keras-LSTMCell refusal, while corrections run."""
+    def __init__(self, *args, **kwargs):
+        if not _config.corrections_active():
+            return original_init(self, *args, **kwargs)
+        super(cls, self).__init__(*args, **kwargs)
+
+    __init__.__wrapped__ = original_init
+    __init__.__doc__ = original_init.__doc__
+    return __init__
+
+
 def make_corrected_get_config(original):
     """``get_config`` that also records ``gate_keep_prob`` (so ``from_config`` restores it)."""
     def get_config(self):
