@@ -300,3 +300,30 @@ def test_keras_checkpoints_load_both_ways_with_the_same_names_and_shapes(tmp_pat
         target.load_weights(path)
         for a, b in zip(source.get_weights(), target.get_weights()):
             np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.skipif(TF_VERSION < (2, 16), reason="Keras 3 is tf.keras from TF 2.16")
+def test_a_keras_3_gru_cell_in_the_tf_wrapper_is_rerouted():
+    """Keras 3's GRUCell stepped through tf.nn.RNNCellDropoutWrapper (Keras 3's own RNN layer
+    cannot drive TF's wrapper, stock or corrected: it asks for an initial state without dtype)."""
+    code = """
+import contextlib, numpy as np, tf_rnn_dropout_fix as fix, tensorflow as tf, keras
+assert keras.__version__.startswith("3."), keras.__version__
+def run(stock):
+    with fix.disabled() if stock else contextlib.suppress():
+        w = tf.nn.RNNCellDropoutWrapper(keras.layers.GRUCell(8), state_keep_prob=0.8,
+                                        variational_recurrent=True, dtype=tf.float32, seed=1)
+    x = tf.constant(np.random.RandomState(0).randn(3, 4).astype(np.float32))
+    h = w.get_initial_state(batch_size=3, dtype=tf.float32)
+    for _ in range(300):
+        out, h = w(x, h)
+    return float(tf.reduce_max(tf.abs(out)))
+print("RESULT", run(True), run(False))
+"""
+    rc, out, err = run_python(code, env={"TF_USE_LEGACY_KERAS": "0"})
+    if rc != 0 and "No module named 'keras'" in err:
+        pytest.skip("Keras 3 is not installed in this environment")
+    assert rc == 0, err[-3000:]
+    stock, fixed = [float(v) for v in out.split("RESULT")[-1].split()]
+    assert not np.isfinite(stock) or stock > 1e6
+    assert fixed <= 1.0
