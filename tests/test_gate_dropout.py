@@ -291,3 +291,64 @@ def test_gate_dropout_reaches_every_cell_of_a_stack(make_run):
     np.testing.assert_array_equal(lstm_state.c, 0.0)
     np.testing.assert_array_equal(gru_state, 0.0)
     assert np.any(stock.run(stock.state)[1] != 0.0)
+
+
+def _contrib_cell(path):
+    value = tf
+    for name in ("contrib." + path).split("."):
+        value = getattr(value, name, None)
+        if value is None:
+            pytest.skip("TF %s has no tf.contrib.%s" % (tf.__version__, path))
+    from tf_rnn_dropout_fix import _gate
+    if not _gate.has_python_step(value(UNITS)):
+        pytest.skip("TF %s's %s has no Python step for gate dropout (refused at "
+                    "construction)" % (tf.__version__, path))
+    return lambda: value(UNITS)
+
+
+class _ByAttribute(object):
+    """Read a block cell's variables from its attributes (their names vary by release)."""
+
+    def __init__(self, run, names):
+        self.run, self.names = run, names
+
+    def variable(self, suffix):
+        return self.run.fetch(getattr(self.run.cell, self.names[suffix])).astype(np.float64)
+
+    def __getattr__(self, name):
+        return getattr(self.run, name)
+
+
+BLOCK_FAMILIES = {
+    "LSTMBlockCell": ("rnn.LSTMBlockCell", _lstm_masks,
+                      {"kernel:0": "_kernel", "bias:0": "_bias"}),
+    "GRUBlockCell": ("rnn.GRUBlockCell", _gru_masks,
+                     {"gates/kernel:0": "_gate_kernel", "gates/bias:0": "_gate_bias",
+                      "candidate/kernel:0": "_candidate_kernel",
+                      "candidate/bias:0": "_candidate_bias"}),
+    "GRUBlockCellV2": ("rnn.GRUBlockCellV2", _gru_masks,
+                       {"gates/kernel:0": "_gate_kernel", "gates/bias:0": "_gate_bias",
+                        "candidate/kernel:0": "_candidate_kernel",
+                        "candidate/bias:0": "_candidate_bias"}),
+}
+
+
+@pytest.mark.skipif(TF_VERSION >= (2, 0), reason="tf.contrib exists in TF 1.x only")
+@pytest.mark.parametrize("family", sorted(BLOCK_FAMILIES))
+@pytest.mark.parametrize("variational", [True, False])
+def test_contrib_block_cells_candidate_dropout_matches_the_reference_step(family, variational):
+    path, recover, names = BLOCK_FAMILIES[family]
+    run = Unrolled(_contrib_cell(path), gate_keep_prob=0.5, variational=variational)
+    dropped = _check_inverted_dropout(recover(_ByAttribute(run, names)), 0.5)
+    same_every_step = all(np.array_equal(dropped[0], dropped[t]) for t in range(len(dropped)))
+    assert same_every_step == variational
+
+
+@pytest.mark.skipif(TF_VERSION >= (2, 0), reason="tf.contrib exists in TF 1.x only")
+@pytest.mark.parametrize("family", sorted(BLOCK_FAMILIES))
+def test_contrib_block_cells_gate_keep_one_is_the_fused_kernel(family):
+    make_cell = _contrib_cell(BLOCK_FAMILIES[family][0])
+    stock = Unrolled(make_cell, stock=True, output_keep_prob=0.7)
+    fixed = Unrolled(make_cell, gate_keep_prob=1.0, output_keep_prob=0.7)
+    for a, b in zip(stock.fetch(stock.outputs), fixed.fetch(fixed.outputs)):
+        np.testing.assert_array_equal(a, b)

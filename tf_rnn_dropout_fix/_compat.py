@@ -28,7 +28,7 @@ _ROOT_PACKAGES = ("tensorflow", "tensorflow_core", "keras", "tf_keras")
 # Modules that define RNN cells or their wrappers in some TF / Keras / tf_keras release:
 # rnn_cell_impl, rnn_cell_wrapper_impl, rnn_cell_wrapper_v2, legacy_cells, cell_wrappers, ...
 _CANDIDATE_MODULE = re.compile(
-    r"\.(rnn_cell\w*|\w*cell_wrappers?\w*|legacy_cells|recurrent|gru|gru_ops|cudnn_rnn_ops)$")
+    r"\.(rnn_cell\w*|\w*cell_wrappers?\w*|legacy_cells|recurrent|gru|gru_ops|lstm_ops|cudnn_rnn_ops)$")
 
 
 # --- TensorFlow itself -------------------------------------------------------------------------
@@ -195,6 +195,12 @@ def gru_step_era(cls):
 def gru_cell_classes(module):
     """GRUCell classes of a known layout (TF's or Keras') defined in ``module``."""
     return [cls for cls in _classes_defined_in(module) if gru_step_era(cls)]
+
+
+def block_lstm_classes(module):
+    """Contrib ``LSTMBlockCell`` classes that build ``_kernel``/``_bias`` (TF 1.5+ layout)."""
+    return [cls for cls in _classes_defined_in(module) if cls.__name__ == "LSTMBlockCell"
+            and "call" in vars(cls) and "build" in vars(cls)]
 
 
 def qualified_name(cls):

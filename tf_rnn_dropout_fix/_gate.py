@@ -33,9 +33,19 @@ def activation_attribute(cell):
     return None
 
 
-def _is_fused(cell):
+def is_fused(cell):
     # LSTMBlockCell, GRUBlockCell(V2), CudnnCompatibleLSTMCell: the step is one C++ kernel.
     return any("Block" in klass.__name__ for klass in type(cell).__mro__)
+
+
+def has_python_step(cell):
+    """True when the package patched ``cell``'s ``call`` with a step it can run in Python."""
+    return getattr(getattr(type(cell), "call", None), "__wrapped_class__", None) is not None
+
+
+def is_gated(cell):
+    """True while a gate is installed on ``cell`` (a fused cell then runs its Python step)."""
+    return isinstance(vars(cell).get("_activation"), _CandidateGate)
 
 
 def gate_cells(cell):
@@ -46,13 +56,14 @@ def gate_cells(cell):
     cells = []
     for leaf in _state_rules.leaf_cells(cell):
         names = _state_rules.class_names(leaf)
-        if ("LSTM" in names or "GRU" in names) and not _is_fused(leaf) \
-                and activation_attribute(leaf) is not None:
+        if ("LSTM" in names or "GRU" in names) and (
+                (not is_fused(leaf) and activation_attribute(leaf) is not None)
+                or (is_fused(leaf) and has_python_step(leaf))):
             cells.append(leaf)
             continue
-        if _is_fused(leaf):
-            why = ("its step is one fused kernel with no separate candidate; use "
-                   "tf.nn.rnn_cell.LSTMCell / GRUCell (or their Keras cells) for gate dropout")
+        if is_fused(leaf):
+            why = ("this TF release's fused kernel has no separate candidate (TF 1.15's block "
+                   "cells are supported); use tf.nn.rnn_cell.LSTMCell / GRUCell")
         else:
             why = ("gate dropout needs an LSTM or GRU cell (it drops the candidate update); "
                    "use state_keep_prob or output_keep_prob for other cells")
@@ -110,7 +121,8 @@ class _CandidateGate(object):
             armed.remove(dropout)
 
     def __call__(self, *args, **kwargs):
-        value = self.activation(*args, **kwargs)
+        activation = self.activation or _compat.tf_modules()[2].tanh    # fused cells: tanh
+        value = activation(*args, **kwargs)
         for dropout in self._armed.pop(threading.get_ident(), ()):
             value = dropout(value)
         return value
@@ -129,8 +141,9 @@ class gated(object):
     def __enter__(self):
         with _swap_lock:
             for cell, dropout in self._items:
-                name = activation_attribute(cell)
-                gate = getattr(cell, name)
+                # A fused cell has no activation attribute: its Python step reads _activation.
+                name = activation_attribute(cell) or "_activation"
+                gate = vars(cell).get(name)
                 if not isinstance(gate, _CandidateGate):
                     gate = _CandidateGate(gate)
                     object.__setattr__(cell, name, gate)   # bypass Keras attribute tracking
@@ -144,7 +157,43 @@ class gated(object):
             for cell, name, gate, dropout in reversed(self._gates):
                 gate.disarm(dropout)
                 gate.users -= 1
-                if gate.users == 0:
+                if gate.users == 0 and gate.activation is None:
+                    object.__delattr__(cell, name)
+                elif gate.users == 0:
                     object.__setattr__(cell, name, gate.activation)
         self._gates = []
         return False
+
+
+def block_lstm_step(cell, inputs, state):
+    """``LSTMBlockCell``'s fused kernel (``lstm_block_cell``, gates [i, ci, f, o]) in Python,
+    run only while a gate is installed, so the candidate ``tanh(ci)`` can be dropped."""
+    array_ops, _, math_ops, nn_ops = _compat.tf_modules()[:4]
+    c_prev, h_prev = state
+    gates = nn_ops.bias_add(math_ops.matmul(array_ops.concat([inputs, h_prev], 1), cell._kernel),
+                            cell._bias)
+    i, candidate, f, o = array_ops.split(gates, 4, axis=1)
+    if cell._use_peephole:
+        i, f = i + c_prev * cell._w_i_diag, f + c_prev * cell._w_f_diag
+    c = (math_ops.sigmoid(i) * vars(cell)["_activation"](candidate)
+         + c_prev * math_ops.sigmoid(f + cell._forget_bias))
+    if cell._cell_clip > 0:
+        c = math_ops.minimum(math_ops.maximum(c, -cell._cell_clip), cell._cell_clip)
+    if cell._use_peephole:
+        o = o + c * cell._w_o_diag
+    h = math_ops.tanh(c) * math_ops.sigmoid(o)
+    return h, type(state)(c, h)
+
+
+def make_gateable_block_lstm_call(block_class, original_call):
+    """The replacement ``LSTMBlockCell.call``: the fused kernel unless a gate is installed."""
+    def call(self, inputs, state, *args, **kwargs):
+        if is_gated(self):
+            return block_lstm_step(self, inputs, state)
+        return original_call(self, inputs, state, *args, **kwargs)
+
+    call.__wrapped__ = original_call
+    call.__wrapped_class__ = block_class
+    call.__doc__ = original_call.__doc__
+    call.__name__ = "call"
+    return call

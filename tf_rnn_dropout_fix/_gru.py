@@ -19,7 +19,7 @@ cell through a thread-local request; a ``GRUCell`` called outside such a request
 import sys
 import threading
 
-from tf_rnn_dropout_fix import _compat
+from tf_rnn_dropout_fix import _compat, _gate
 
 _requests = threading.local()
 
@@ -167,6 +167,8 @@ def make_rerouting_call(gru_class, original_call):
 
     def call(self, inputs, state, *args, **kwargs):
         dropped = dropped_state_for(self) if getattr(_requests, "stack", None) else None
+        if dropped is None and _gate.is_gated(self) and _gate.is_fused(self):
+            dropped = state     # gate dropout only, on a fused GRUBlockCell: the Python step
         if dropped is None:
             return original_call(self, inputs, state, *args, **kwargs)
         return rerouted_step(self, inputs, state, dropped)

@@ -16,7 +16,7 @@ import importlib.abc
 import sys
 import threading
 
-from tf_rnn_dropout_fix import _compat, _gru, _masks, _wrapper
+from tf_rnn_dropout_fix import _compat, _gate, _gru, _masks, _wrapper
 
 _MISSING = object()
 _lock = threading.RLock()
@@ -81,6 +81,9 @@ def _patch_module(module):
     for cls in _compat.gru_cell_classes(module):
         if (cls, "call") not in _saved:
             _set(cls, "call", _gru.make_rerouting_call(cls, vars(cls)["call"]))
+    for cls in _compat.block_lstm_classes(module):
+        if (cls, "call") not in _saved:
+            _set(cls, "call", _gate.make_gateable_block_lstm_call(cls, vars(cls)["call"]))
 
 
 def patch_loaded_modules():
