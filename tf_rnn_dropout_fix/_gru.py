@@ -95,10 +95,12 @@ def make_rerouting_call(gru_class, original_call):
     """The replacement ``GRUCell.call``: stock unless a corrected wrapper asked for a reroute."""
     project = GRU_STEP_ERAS[_compat.gru_step_era(gru_class)](gru_class)
 
-    def call(self, inputs, state, *args, **kwargs):
+    # The stock signature exactly (every TF-layout GRUCell.call is (self, inputs, state)): Keras
+    # passes `training=` to a `call` that accepts **kwargs, which the stock call would reject.
+    def call(self, inputs, state):
         dropped = dropped_state_for(self) if getattr(_requests, "stack", None) else None
         if dropped is None:
-            return original_call(self, inputs, state, *args, **kwargs)
+            return original_call(self, inputs, state)
         return reroute_gru_step(self, inputs, state, dropped, project)
 
     call.__wrapped__ = original_call
