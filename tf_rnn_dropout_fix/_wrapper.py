@@ -9,15 +9,19 @@ Two methods of each copy's logic class are replaced (see ``_patching``):
   dropout are the stock methods, untouched; state dropout follows ``_state_rules``: the LSTM
   memory is never dropped, a GRU's state is dropped only inside its recurrent products.
 
-A wrapper built inside ``disabled()`` has no plan and stays stock for its whole life.
+A wrapper built inside ``disabled()`` has no plan and stays stock for its whole life.  A wrapper
+built before the patch (by the stock constructor) gets its plan at its first corrected step, so
+graphs built from it after the patch are corrected too.  Both methods run inside
+``_gate.in_use()``, so a concurrent ``unpatch()`` never leaves one half corrected.
 """
 import inspect
 import math
 import numbers
 
-from tf_rnn_dropout_fix import _compat, _config, _errors, _gru, _state_rules
+from tf_rnn_dropout_fix import _compat, _config, _errors, _gate, _gru, _state_rules
 
 PLAN_ATTRIBUTE = "_tf_rnn_dropout_fix_plan"
+_NOT_SEEN = object()     # no corrected constructor saw the wrapper: it predates the patch
 _KEEP_PROBS = ("input_keep_prob", "output_keep_prob", "state_keep_prob")
 
 
@@ -163,10 +167,16 @@ def make_corrected_init(original_init):
     backport_filter = "dropout_state_filter_visitor" not in signature.parameters
 
     def __init__(self, *args, **kwargs):
-        if not _config.corrections_active():
-            original_init(self, *args, **kwargs)
-            object.__setattr__(self, PLAN_ATTRIBUTE, None)
-            return
+        with _gate.in_use() as installed:
+            if not installed:     # unpatched while this call waited: a stock constructor
+                original_init(self, *args, **kwargs)
+            elif not _config.corrections_active():
+                original_init(self, *args, **kwargs)
+                object.__setattr__(self, PLAN_ATTRIBUTE, None)
+            else:
+                corrected_init(self, args, kwargs)
+
+    def corrected_init(self, args, kwargs):
         visitor = kwargs.pop("dropout_state_filter_visitor", None) if backport_filter else None
         try:
             bound = signature.bind(self, *args, **kwargs)
@@ -257,23 +267,52 @@ def corrected_step(wrapper, plan, inputs, state, call_cell):
     return output, new_state
 
 
+def _user_visitor(wrapper):
+    """The filter a stock constructor recorded, unless it is the stock default (TF 1.4+)."""
+    visitor = getattr(wrapper, "_dropout_state_filter", None)
+    if getattr(visitor, "__name__", None) == "_default_dropout_state_filter_visitor":
+        return None
+    return visitor
+
+
+def _step_plan(wrapper, installed):
+    """The plan to step with, or None for the stock step (unpatched meanwhile, or disabled).
+
+    A wrapper the stock constructor built (before the patch) gets its plan here, at its first
+    corrected step: the GRU policy applies to it then, and its own filter is kept.
+    """
+    if not installed or not _config.corrections_active():
+        return None
+    plan = getattr(wrapper, PLAN_ATTRIBUTE, _NOT_SEEN)
+    if plan is _NOT_SEEN:
+        visitor = _user_visitor(wrapper)
+        stock_gru_cells = []
+        if _should_dropout(wrapper._state_keep_prob):
+            stock_gru_cells = _apply_gru_policy(wrapper, _compat.wrapped_cell(wrapper), visitor)
+        plan = _Plan(visitor, stock_gru_cells)
+        object.__setattr__(wrapper, PLAN_ATTRIBUTE, plan)
+    return plan
+
+
 def make_corrected_call(method_name, original):
     """The replacement step method, in the calling convention of ``method_name``."""
     if method_name == "_call_wrapped_cell":
         def _call_wrapped_cell(self, inputs, state, cell_call_fn, **kwargs):
-            plan = plan_of(self)
-            if plan is None or not _config.corrections_active():
-                return original(self, inputs, state, cell_call_fn, **kwargs)
-            return corrected_step(self, plan, inputs, state,
-                                  lambda i, s: cell_call_fn(i, s, **kwargs))
+            with _gate.in_use() as installed:
+                plan = _step_plan(self, installed)
+                if plan is None:
+                    return original(self, inputs, state, cell_call_fn, **kwargs)
+                return corrected_step(self, plan, inputs, state,
+                                      lambda i, s: cell_call_fn(i, s, **kwargs))
         replacement = _call_wrapped_cell
     else:
         def __call__(self, inputs, state, scope=None):
-            plan = plan_of(self)
-            if plan is None or not _config.corrections_active():
-                return original(self, inputs, state, scope)
-            return corrected_step(self, plan, inputs, state,
-                                  lambda i, s: self._cell(i, s, scope))
+            with _gate.in_use() as installed:
+                plan = _step_plan(self, installed)
+                if plan is None:
+                    return original(self, inputs, state, scope)
+                return corrected_step(self, plan, inputs, state,
+                                      lambda i, s: self._cell(i, s, scope))
         replacement = __call__
     replacement.__wrapped__ = original
     replacement.__doc__ = original.__doc__
