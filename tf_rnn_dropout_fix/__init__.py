@@ -36,14 +36,16 @@ def _give_up(reason, strict, error_type):
 
 def _patch(gru_policy, strict):
     """patch() without the Status report; returns True when the corrections are in force."""
+    if not isinstance(strict, bool):
+        raise TypeError("strict=%r must be True or False: strict=True raises when TensorFlow "
+                        "is missing or unsupported, strict=False warns." % (strict,))
     with _api_lock:
         _config.set_code_policy(gru_policy)
         _config.gru_policy()              # a bad environment value is an error, never ignored
         tf_was_loaded = "tensorflow" in sys.modules   # else no wrapper can exist yet
         tf, reason = _compat.import_tensorflow()
         if tf is None:
-            _give_up(reason + ". Install it with `pip install tensorflow` (or tensorflow-cpu, "
-                     "or tensorflow-gpu for TF 1.x)", strict, ImportError)
+            _give_up(reason, strict, ImportError)
             return False
         version = _compat.tf_version_string(tf)
         problem = _compat.support_problem(version)
@@ -76,6 +78,7 @@ def patch(gru_policy=None, strict=False):
 
     Raises:
       ValueError: ``gru_policy`` (or the environment's policy) is not one of the three.
+      TypeError: ``strict`` is not a bool.
       ImportError: ``strict=True`` and TensorFlow cannot be imported.
       RuntimeError: ``strict=True`` and this TensorFlow is not supported or could not be
         patched (as when the call comes from inside a DropoutWrapper constructor or step).

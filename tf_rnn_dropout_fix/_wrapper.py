@@ -96,8 +96,20 @@ def _check_keep_prob(name, value):
         _check_keep_prob(name, float(constant))
 
 
+def _check_cell(cell):
+    if isinstance(cell, type):
+        raise TypeError("cell=%s is a class; pass an instance of it, e.g. cell=%s(num_units)."
+                        % (cell.__name__, cell.__name__))
+    if not callable(cell) or not hasattr(cell, "state_size"):
+        raise TypeError("cell=%r is not an RNN cell (it has no state_size or cannot be called); "
+                        "pass a cell instance, e.g. cell=tf.nn.rnn_cell.GRUCell(num_units)."
+                        % (cell,))
+
+
 def check_arguments(arguments, visitor):
     """Raise a clear TypeError/ValueError for bad wrapper arguments (DESIGN 3.7)."""
+    if "cell" in arguments:
+        _check_cell(arguments["cell"])
     for name in _KEEP_PROBS:
         if name in arguments:
             _check_keep_prob(name, arguments[name])
