@@ -109,10 +109,10 @@ def test_patch_and_unpatch_from_eight_threads_while_two_threads_build_graphs():
         patched = fix.is_patched()
         assert set(changed) == (corrected_keys if patched else set())
         assert all(value.__wrapped__ is stock_snapshot[key] for key, value in changed.items())
-        assert fix._gate.installed() is patched and fix.status().patched is patched
+        assert fix._guard.installed() is patched and fix.status().patched is patched
         assert len(set(fix._patching._order)) == len(fix._patching._order)
         assert set(fix._patching._order) == set(fix._patching._saved)
-        assert fix._gate._readers[0] == 0 and not fix._gate._changing[0]
+        assert fix._guard._readers[0] == 0 and not fix._guard._changing[0]
 
         fix.patch()
         for graph in graphs:
@@ -137,4 +137,4 @@ def test_unpatch_from_inside_a_step_is_an_error_not_a_deadlock():
         cell = RNN_CELL.DropoutWrapper(_UnpatchingCell(4), output_keep_prob=0.9)
         with pytest.raises(RuntimeError, match="from inside a DropoutWrapper"):
             V1.nn.dynamic_rnn(cell, tf.ones([2, 3, 5]), dtype=tf.float32)
-    assert fix.is_patched() and fix._gate._readers[0] == 0
+    assert fix.is_patched() and fix._guard._readers[0] == 0

@@ -8,7 +8,7 @@ reaches every alias, every name bound by ``from ... import DropoutWrapper`` befo
 and every user subclass.
 
 ``patch``/``unpatch`` change the classes only while no corrected constructor or step runs in
-another thread (``_gate``), and a patch that comes after wrappers were built finds them, so the
+another thread (``_guard``), and a patch that comes after wrappers were built finds them, so the
 caller can say so (gevent warns the same way when it patches too late).
 
 Keras 2 and tf_keras carry their own copies of the wrapper and of ``GRUCell``; when such a
@@ -21,7 +21,7 @@ import importlib.abc
 import sys
 import threading
 
-from tf_rnn_dropout_fix import _compat, _gate, _gru, _wrapper
+from tf_rnn_dropout_fix import _compat, _gru, _guard, _wrapper
 
 _MISSING = object()
 _lock = threading.RLock()
@@ -84,7 +84,7 @@ def patch_loaded_modules(find_existing=False):
     Returns the wrapper instances built before this call, while the classes were stock, when
     ``find_existing`` (a program that imported TensorFlow before the package may have some).
     """
-    with _gate.changing(), _lock:
+    with _guard.changing(), _lock:
         before = len(_order)
         try:
             for module in _compat.loaded_candidate_modules():
@@ -92,7 +92,7 @@ def patch_loaded_modules(find_existing=False):
         except BaseException:
             _restore(_order[before:])
             raise
-        _gate.set_installed(True)
+        _guard.set_installed(True)
         _install_hook()
         newly_patched = [cls for cls, name in _order[before:] if name == "__init__"]
         if not (find_existing and newly_patched):
@@ -101,8 +101,8 @@ def patch_loaded_modules(find_existing=False):
 
 
 def restore_all():
-    with _gate.changing(), _lock:
-        _gate.set_installed(False)
+    with _guard.changing(), _lock:
+        _guard.set_installed(False)
         if not _import_callbacks:
             _remove_hook()
         _restore(list(_order))
@@ -169,7 +169,7 @@ class _PatchingLoader(object):
             except Exception:   # a flag name clash must not break the program's import
                 pass
         with _lock:
-            if not _gate.installed():
+            if not _guard.installed():
                 return
             try:
                 _patch_module(module)

@@ -12,13 +12,13 @@ Two methods of each copy's logic class are replaced (see ``_patching``):
 A wrapper built inside ``disabled()`` has no plan and stays stock for its whole life.  A wrapper
 built before the patch (by the stock constructor) gets its plan at its first corrected step, so
 graphs built from it after the patch are corrected too.  Both methods run inside
-``_gate.in_use()``, so a concurrent ``unpatch()`` never leaves one half corrected.
+``_guard.in_use()``, so a concurrent ``unpatch()`` never leaves one half corrected.
 """
 import inspect
 import math
 import numbers
 
-from tf_rnn_dropout_fix import _compat, _config, _errors, _gate, _gru, _state_rules
+from tf_rnn_dropout_fix import _compat, _config, _errors, _gru, _guard, _state_rules
 
 PLAN_ATTRIBUTE = "_tf_rnn_dropout_fix_plan"
 _NOT_SEEN = object()     # no corrected constructor saw the wrapper: it predates the patch
@@ -179,7 +179,7 @@ def make_corrected_init(original_init):
     backport_filter = "dropout_state_filter_visitor" not in signature.parameters
 
     def __init__(self, *args, **kwargs):
-        with _gate.in_use() as installed:
+        with _guard.in_use() as installed:
             if not installed:     # unpatched while this call waited: a stock constructor
                 original_init(self, *args, **kwargs)
             elif not _config.corrections_active():
@@ -310,7 +310,7 @@ def make_corrected_call(method_name, original):
     """The replacement step method, in the calling convention of ``method_name``."""
     if method_name == "_call_wrapped_cell":
         def _call_wrapped_cell(self, inputs, state, cell_call_fn, **kwargs):
-            with _gate.in_use() as installed:
+            with _guard.in_use() as installed:
                 plan = _step_plan(self, installed)
                 if plan is None:
                     return original(self, inputs, state, cell_call_fn, **kwargs)
@@ -319,7 +319,7 @@ def make_corrected_call(method_name, original):
         replacement = _call_wrapped_cell
     else:
         def __call__(self, inputs, state, scope=None):
-            with _gate.in_use() as installed:
+            with _guard.in_use() as installed:
                 plan = _step_plan(self, installed)
                 if plan is None:
                     return original(self, inputs, state, scope)
