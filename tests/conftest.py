@@ -39,23 +39,26 @@ class Run(object):
     """One graph: DropoutWrapper(cell) over random inputs with dynamic_rnn, and a train op.
 
     ``keep`` is the state keep probability, or a callable that builds it (a placeholder) inside
-    this run's graph.
+    this run's graph.  ``dtype`` is that of the inputs, the cell and the variational noise;
+    ``sequence_length`` goes to ``dynamic_rnn``; ``device`` (a name or a device function such as
+    ``replica_device_setter``) places the graph, ``session_config`` configures its session.
     """
 
     def __init__(self, make_cell, steps=20, batch=4, depth=8, stock=False, keep=0.8,
                  variational=True, seed=7, wrapper=None, parallel_iterations=None,
+                 dtype=tf.float32, sequence_length=None, device=None, session_config=None,
                  **wrapper_kwargs):
         self.graph = tf.Graph()
-        with self.graph.as_default():
+        with self.graph.as_default(), self.graph.device(device):
             V1.set_random_seed(1)
             self.inputs = tf.constant(
-                np.random.RandomState(2).randn(batch, steps, depth).astype(np.float32))
+                np.random.RandomState(2).randn(batch, steps, depth).astype(dtype.as_numpy_dtype))
             self.keep = keep() if callable(keep) else keep    # a callable builds a tensor here
             keep = self.keep
             wrapper = wrapper or RNN_CELL.DropoutWrapper
             kwargs = dict(state_keep_prob=keep, variational_recurrent=variational, seed=seed)
             if variational:
-                kwargs["dtype"] = tf.float32
+                kwargs["dtype"] = dtype
             kwargs.update(wrapper_kwargs)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -65,11 +68,11 @@ class Run(object):
                 else:
                     self.cell = wrapper(make_cell(), **kwargs)
                 self.outputs, self.state = V1.nn.dynamic_rnn(
-                    self.cell, self.inputs, dtype=tf.float32,
+                    self.cell, self.inputs, dtype=dtype, sequence_length=sequence_length,
                     parallel_iterations=parallel_iterations)
             self.loss = tf.reduce_mean(tf.square(self.outputs))
             self.train = V1.train.GradientDescentOptimizer(0.1).minimize(self.loss)
-            self.session = V1.Session(graph=self.graph)
+            self.session = V1.Session(graph=self.graph, config=session_config)
             self.session.run(V1.global_variables_initializer())
             seeded_weights(self.session)
 

@@ -86,35 +86,6 @@ def test_variables_have_the_stock_names_and_shapes(make_run):
     assert any(name.endswith("gru_cell/gates/kernel:0") for name, _ in fixed.variables())
 
 
-def _save(run, path):
-    with run.graph.as_default():
-        return V1.train.Saver([v for v in V1.global_variables() if "GradientDescent" not in v.name]).save(run.session, path)
-
-
-def _restore(run, path):
-    with run.graph.as_default():
-        saver = V1.train.Saver([v for v in V1.global_variables() if "GradientDescent" not in v.name])
-        run.session.run(V1.global_variables_initializer())
-        saver.restore(run.session, path)
-
-
-@pytest.mark.parametrize("direction", ["stock_to_corrected", "corrected_to_stock"])
-def test_checkpoints_load_both_ways(make_run, tmp_path, direction):
-    source = make_run(_gru, steps=15, stock=direction == "stock_to_corrected", keep=_keep_placeholder)
-    target = make_run(_gru, steps=15, stock=direction != "stock_to_corrected", keep=_keep_placeholder)
-    source.run(source.train, feed=None)     # move the weights off their initial values
-    path = _save(source, str(tmp_path / "model.ckpt"))
-    _restore(target, path)
-    with source.graph.as_default():
-        expected = {v.name: source.run(v) for v in V1.trainable_variables()}
-    with target.graph.as_default():
-        restored = {v.name: target.run(v) for v in V1.trainable_variables()}
-    assert sorted(expected) == sorted(restored)
-    for name in expected:
-        np.testing.assert_array_equal(expected[name], restored[name])
-    np.testing.assert_allclose(source.run(source.outputs), target.run(target.outputs), rtol=1e-6, atol=1e-7)
-
-
 def test_reroute_inside_multi_rnn_cell(make_run):
     run = make_run(lambda: RNN_CELL.MultiRNNCell([_gru(), _gru()]), steps=300, keep=0.7)
     outputs, state = run.run([run.outputs, run.state])

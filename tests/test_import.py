@@ -1,8 +1,11 @@
-"""Importing the package: cost, what it imports, the off switch, and a missing TensorFlow.
+"""Importing the package: cost, what it imports, the off switch, bad environment values, and a
+missing or broken TensorFlow.
 
 Each case runs in a fresh interpreter, the only way to observe an import.
 """
 import json
+
+import pytest
 
 from conftest import run_python
 
@@ -40,15 +43,18 @@ def test_environment_switch_off_leaves_tensorflow_stock():
     assert out.startswith("False") and "TF_RNN_DROPOUT_FIX" in out
 
 
-def test_bad_environment_policy_is_an_error_at_import():
-    rc, out, err = run_python("import tf_rnn_dropout_fix",
-                              env={"TF_RNN_DROPOUT_FIX_GRU_POLICY": "loud"})
-    assert rc != 0 and "TF_RNN_DROPOUT_FIX_GRU_POLICY" in err and "reroute" in err
+@pytest.mark.parametrize("name,value,fix", [
+    ("TF_RNN_DROPOUT_FIX_GRU_POLICY", "loud", "'reroute', 'warn', 'raise'"),
+    ("TF_RNN_DROPOUT_FIX", "maybe", "use 'off'"),
+])
+def test_a_bad_environment_value_is_an_error_at_import_naming_it_and_the_fix(name, value, fix):
+    rc, out, err = run_python("import tf_rnn_dropout_fix", env={name: value})
+    assert rc != 0 and "%s=%r" % (name, value) in err and fix in err
 
 
 _NO_TF = """
 import sys, warnings
-sys.modules["tensorflow"] = None          # this interpreter cannot import TensorFlow
+%s
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
     import tf_rnn_dropout_fix as f
@@ -61,9 +67,25 @@ except ImportError as exc:
 """
 
 
-def test_missing_tensorflow_warns_instead_of_raising_and_strict_raises_with_a_hint():
-    rc, out, err = run_python(_NO_TF)
+_PROTOBUF_4 = """
+class ProtobufTooNew(object):     # what protobuf 4 does to TF 1.x at import
+    def find_spec(self, name, path, target=None):
+        if name.startswith("google.protobuf"):
+            raise TypeError("Descriptors cannot be created directly.")
+sys.meta_path.insert(0, ProtobufTooNew())
+"""
+
+
+@pytest.mark.parametrize("breakage,problem,hint", [
+    ('sys.modules["tensorflow"] = None', "TensorFlow is not installed", "pip install tensorflow"),
+    ('sys.modules["tensorflow.python"] = None', "installed but failed to import (",
+     "--force-reinstall"),
+    (_PROTOBUF_4, "failed to import (TypeError: Descriptors", "--force-reinstall"),
+], ids=["not installed", "half installed", "incompatible protobuf"])
+def test_missing_or_broken_tensorflow_warns_instead_of_raising_and_strict_raises_with_a_hint(
+        breakage, problem, hint):
+    rc, out, err = run_python(_NO_TF % breakage)
     assert rc == 0, err[-3000:]
     assert "RNNDropoutWarning" in out
-    assert "patched: False" in out and "not installed" in out
-    assert "strict:" in out and "pip install tensorflow" in out
+    assert "patched: False" in out and problem in out
+    assert "strict:" in out and hint in out

@@ -38,13 +38,16 @@ def _give_up(reason, strict, error_type):
 
 def _patch(gru_policy, strict):
     """patch() without the Status report; returns True when the corrections are in force."""
+    if not isinstance(strict, bool):
+        raise TypeError("strict=%r must be True or False: strict=True raises when TensorFlow "
+                        "is missing or unsupported, strict=False warns." % (strict,))
     with _api_lock:
         _config.set_code_policy(gru_policy)
         _config.gru_policy()              # a bad environment value is an error, never ignored
+        tf_was_loaded = "tensorflow" in sys.modules   # else no wrapper can exist yet
         tf, reason = _compat.import_tensorflow()
         if tf is None:
-            _give_up(reason + ". Install it with `pip install tensorflow` (or tensorflow-cpu, "
-                     "or tensorflow-gpu for TF 1.x)", strict, ImportError)
+            _give_up(reason, strict, ImportError)
             return False
         version = _compat.tf_version_string(tf)
         problem = _compat.support_problem(version)
@@ -52,17 +55,23 @@ def _patch(gru_policy, strict):
             _give_up(problem, strict, RuntimeError)
             return False
         try:
-            _patching.patch_loaded_modules()
+            built_stock = _patching.patch_loaded_modules(find_existing=tf_was_loaded)
         except Exception as exc:
             _give_up("patching TensorFlow %s failed (%s: %s)" % (version, type(exc).__name__, exc),
                      strict, RuntimeError)
             return False
         _problem[0] = None
+        if built_stock:
+            _errors.warn(_patching.late_patch_message(built_stock), stacklevel=3)
         return True
 
 
 def patch(gru_policy=None, strict=False):
     """Correct every DropoutWrapper copy; idempotent.  Returns :class:`Status`.
+
+    Safe to call from any thread, also while other threads build models: it waits until no
+    corrected wrapper is being built or stepped.  Wrappers built before it get the corrected
+    step in graphs built from them afterwards, and one :class:`RNNDropoutWarning` says so.
 
     Args:
       gru_policy: ``"reroute"``, ``"warn"`` or ``"raise"``; None keeps the current setting
@@ -71,15 +80,24 @@ def patch(gru_policy=None, strict=False):
 
     Raises:
       ValueError: ``gru_policy`` (or the environment's policy) is not one of the three.
+      TypeError: ``strict`` is not a bool.
       ImportError: ``strict=True`` and TensorFlow cannot be imported.
-      RuntimeError: ``strict=True`` and this TensorFlow is not supported.
+      RuntimeError: ``strict=True`` and this TensorFlow is not supported or could not be
+        patched (as when the call comes from inside a DropoutWrapper constructor or step).
     """
-    _patch(gru_policy, strict)
-    return status()
+    with _api_lock:
+        _patch(gru_policy, strict)
+        return status()
 
 
 def unpatch():
-    """Restore every patched attribute to the exact original object.  Returns :class:`Status`."""
+    """Restore every patched attribute to the exact original object.  Returns :class:`Status`.
+
+    Waits until no corrected wrapper is being built or stepped in another thread.
+
+    Raises:
+      RuntimeError: the call comes from inside a DropoutWrapper constructor or step.
+    """
     with _api_lock:
         _patching.restore_all()
         _config.set_code_policy(None)

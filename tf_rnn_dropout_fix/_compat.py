@@ -34,14 +34,24 @@ _CANDIDATE_MODULE = re.compile(
 # --- TensorFlow itself -------------------------------------------------------------------------
 
 def import_tensorflow():
-    """(module, None) or (None, reason): importing the package must survive a broken TF."""
+    """(module, None) or (None, reason and fix): importing the package must survive a broken TF.
+
+    A TF that is missing and one that is installed but fails to import (a half-removed install,
+    a protobuf or numpy it cannot work with) need different fixes, so they are told apart.
+    """
     try:
         import tensorflow
         return tensorflow, None
     except ImportError as exc:
-        return None, "TensorFlow is not installed (%s)" % exc
+        if getattr(exc, "name", None) == "tensorflow":
+            return None, ("TensorFlow is not installed (%s). Install it with `pip install "
+                          "tensorflow` (or tensorflow-cpu, or tensorflow-gpu for TF 1.x)" % exc)
+        failure = "%s: %s" % (type(exc).__name__, exc)
     except Exception as exc:  # a half-installed TF raises all sorts of things
-        return None, "TensorFlow failed to import (%s: %s)" % (type(exc).__name__, exc)
+        failure = "%s: %s" % (type(exc).__name__, exc)
+    return None, ("TensorFlow is installed but failed to import (%s). Repair the install, e.g. "
+                  "`pip install --force-reinstall tensorflow==<your version>` with the protobuf "
+                  "and numpy that TF line needs" % failure)
 
 
 def tf_version_string(tf):

@@ -187,10 +187,10 @@ def block_lstm_step(cell, inputs, state):
 
 def make_gateable_block_lstm_call(block_class, original_call):
     """The replacement ``LSTMBlockCell.call``: the fused kernel unless a gate is installed."""
-    def call(self, inputs, state, *args, **kwargs):
+    def call(self, inputs, state):       # the stock signature (Keras inspects it)
         if is_gated(self):
             return block_lstm_step(self, inputs, state)
-        return original_call(self, inputs, state, *args, **kwargs)
+        return original_call(self, inputs, state)
 
     call.__wrapped__ = original_call
     call.__wrapped_class__ = block_class

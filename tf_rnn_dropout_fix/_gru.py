@@ -16,6 +16,7 @@ variable creation, scopes, names, shapes and initialisers stay exactly the stock
 variables, checkpoints load both ways.  The corrected wrapper hands the dropped ``h`` to the
 cell through a thread-local request; a ``GRUCell`` called outside such a request runs stock.
 """
+import inspect
 import sys
 import threading
 
@@ -165,13 +166,23 @@ def make_rerouting_call(gru_class, original_call):
     """The replacement ``GRUCell.call``: stock unless a corrected wrapper asked for a reroute."""
     rerouted_step = REROUTED_STEP_FOR_ERA[_compat.gru_step_era(gru_class)](gru_class)
 
-    def call(self, inputs, state, *args, **kwargs):
+    # The stock signature exactly: Keras inspects `call` and passes `training=` only to a call
+    # that declares it (keras.layers.GRUCell), never to TF's (self, inputs, state).
+    def step(self, inputs, state, call_original):
         dropped = dropped_state_for(self) if getattr(_requests, "stack", None) else None
         if dropped is None and _gate.is_gated(self) and _gate.is_fused(self):
             dropped = state     # gate dropout only, on a fused GRUBlockCell: the Python step
         if dropped is None:
-            return original_call(self, inputs, state, *args, **kwargs)
+            return call_original()
         return rerouted_step(self, inputs, state, dropped)
+
+    if "training" in inspect.signature(original_call).parameters:
+        def call(self, inputs, states, training=None):
+            return step(self, inputs, states,
+                        lambda: original_call(self, inputs, states, training=training))
+    else:
+        def call(self, inputs, state):
+            return step(self, inputs, state, lambda: original_call(self, inputs, state))
 
     call.__wrapped__ = original_call
     call.__wrapped_class__ = gru_class

@@ -9,16 +9,21 @@ Two methods of each copy's logic class are replaced (see ``_patching``):
   dropout are the stock methods, untouched; state dropout follows ``_state_rules``: the LSTM
   memory is never dropped, a GRU's state is dropped only inside its recurrent products.
 
-A wrapper built inside ``disabled()`` has no plan and stays stock for its whole life.
+A wrapper built inside ``disabled()`` has no plan and stays stock for its whole life.  A wrapper
+built before the patch (by the stock constructor) gets its plan at its first corrected step, so
+graphs built from it after the patch are corrected too.  Both methods run inside
+``_guard.in_use()``, so a concurrent ``unpatch()`` never leaves one half corrected.
 """
 import functools
 import inspect
 import math
 import numbers
 
-from tf_rnn_dropout_fix import _compat, _config, _errors, _gate, _gru, _masks, _state_rules
+from tf_rnn_dropout_fix import (_compat, _config, _errors, _gate, _gru, _guard, _masks,
+                                _state_rules)
 
 PLAN_ATTRIBUTE = "_tf_rnn_dropout_fix_plan"
+_NOT_SEEN = object()     # no corrected constructor saw the wrapper: it predates the patch
 _KEEP_PROBS = ("input_keep_prob", "output_keep_prob", "state_keep_prob")
 
 
@@ -103,8 +108,20 @@ def _check_keep_prob(name, value):
         _check_keep_prob(name, float(constant))
 
 
+def _check_cell(cell):
+    if isinstance(cell, type):
+        raise TypeError("cell=%s is a class; pass an instance of it, e.g. cell=%s(num_units)."
+                        % (cell.__name__, cell.__name__))
+    if not callable(cell) or not hasattr(cell, "state_size"):
+        raise TypeError("cell=%r is not an RNN cell (it has no state_size or cannot be called); "
+                        "pass a cell instance, e.g. cell=tf.nn.rnn_cell.GRUCell(num_units)."
+                        % (cell,))
+
+
 def check_arguments(arguments, visitor):
     """Raise a clear TypeError/ValueError for bad wrapper arguments (DESIGN 3.7)."""
+    if "cell" in arguments:
+        _check_cell(arguments["cell"])
     for name in _KEEP_PROBS:
         if name in arguments:
             _check_keep_prob(name, arguments[name])
@@ -202,16 +219,21 @@ def make_corrected_init(original_init):
 
     def __init__(self, *args, **kwargs):
         gate_keep_prob = kwargs.pop("gate_keep_prob", 1.0)
-        if not _config.corrections_active():
+        with _guard.in_use() as installed:
+            if installed and _config.corrections_active():
+                _check_keep_prob("gate_keep_prob", gate_keep_prob)
+                corrected_init(self, args, kwargs, gate_keep_prob)
+                return
             if _gate_requested(gate_keep_prob):
                 raise ValueError("gate_keep_prob=%r needs tf_rnn_dropout_fix, which is disabled "
                                  "here (inside disabled() or after unpatch()); build the wrapper "
                                  "with the correction active or pass gate_keep_prob=1.0."
                                  % (gate_keep_prob,))
             original_init(self, *args, **kwargs)
-            object.__setattr__(self, PLAN_ATTRIBUTE, None)
-            return
-        _check_keep_prob("gate_keep_prob", gate_keep_prob)
+            if installed:     # inside disabled(): stock for life (unpatched: corrected later)
+                object.__setattr__(self, PLAN_ATTRIBUTE, None)
+
+    def corrected_init(self, args, kwargs, gate_keep_prob):
         visitor = kwargs.pop("dropout_state_filter_visitor", None) if backport_filter else None
         try:
             bound = signature.bind(self, *args, **kwargs)
@@ -337,23 +359,60 @@ def make_corrected_get_config(original):
     return get_config
 
 
+def _user_visitor(wrapper):
+    """The filter a stock constructor recorded, unless it is the stock default (TF 1.4+)."""
+    visitor = getattr(wrapper, "_dropout_state_filter", None)
+    if getattr(visitor, "__name__", None) == "_default_dropout_state_filter_visitor":
+        return None
+    return visitor
+
+
+def _noise_dtype(wrapper):
+    """The dtype a stock constructor drew its variational noise in (None if it drew none)."""
+    nest = _compat.tf_modules()[-1]
+    for kind in _masks.NOISE_KINDS:
+        for noise in nest.flatten(getattr(wrapper, "_recurrent_%s_noise" % kind, None)):
+            if noise is not None:
+                return noise.dtype
+    return None
+
+
+def _step_plan(wrapper, installed):
+    """The plan to step with, or None for the stock step (unpatched meanwhile, or disabled).
+
+    A wrapper the stock constructor built (before the patch) gets its plan here, at its first
+    corrected step: the GRU policy applies to it then, and its own filter is kept.
+    """
+    if not installed or not _config.corrections_active():
+        return None
+    plan = getattr(wrapper, PLAN_ATTRIBUTE, _NOT_SEEN)
+    if plan is _NOT_SEEN:
+        visitor = _user_visitor(wrapper)
+        plan = make_plan(wrapper, visitor, 1.0, getattr(wrapper, "_input_size", None),
+                         _noise_dtype(wrapper))
+        object.__setattr__(wrapper, PLAN_ATTRIBUTE, plan)
+    return plan
+
+
 def make_corrected_call(method_name, original):
     """The replacement step method, in the calling convention of ``method_name``."""
     if method_name == "_call_wrapped_cell":
         def _call_wrapped_cell(self, inputs, state, cell_call_fn, **kwargs):
-            plan = plan_of(self)
-            if plan is None or not _config.corrections_active():
-                return original(self, inputs, state, cell_call_fn, **kwargs)
-            return corrected_step(self, plan, inputs, state,
-                                  lambda i, s: cell_call_fn(i, s, **kwargs))
+            with _guard.in_use() as installed:
+                plan = _step_plan(self, installed)
+                if plan is None:
+                    return original(self, inputs, state, cell_call_fn, **kwargs)
+                return corrected_step(self, plan, inputs, state,
+                                      lambda i, s: cell_call_fn(i, s, **kwargs))
         replacement = _call_wrapped_cell
     else:
         def __call__(self, inputs, state, scope=None):
-            plan = plan_of(self)
-            if plan is None or not _config.corrections_active():
-                return original(self, inputs, state, scope)
-            return corrected_step(self, plan, inputs, state,
-                                  lambda i, s: self._cell(i, s, scope))
+            with _guard.in_use() as installed:
+                plan = _step_plan(self, installed)
+                if plan is None:
+                    return original(self, inputs, state, scope)
+                return corrected_step(self, plan, inputs, state,
+                                      lambda i, s: self._cell(i, s, scope))
         replacement = __call__
     replacement.__wrapped__ = original
     replacement.__doc__ = original.__doc__

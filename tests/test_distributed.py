@@ -1,0 +1,93 @@
+"""Distributed placement: the corrected wrapper under device functions and MirroredStrategy.
+
+Placement must not change the math: at keep probability 1 a distributed run equals a
+single-device run, and with dropout both stay finite.  Local devices only: two CPU devices in
+one process stand in for a parameter server and a worker, or for two replicas.
+"""
+import json
+
+import numpy as np
+import pytest
+
+from conftest import RNN_CELL, TF_VERSION, V1, run_python
+
+
+def _gru():
+    return RNN_CELL.GRUCell(6)
+
+
+def _two_cpus():
+    return V1.ConfigProto(device_count={"CPU": 2}, allow_soft_placement=False)
+
+
+@pytest.mark.parametrize("keep", [1.0, 0.6], ids=["keep 1", "keep 0.6"])
+def test_a_tf1_graph_placed_by_replica_device_setter_equals_the_single_device_graph(make_run,
+                                                                                  keep):
+    setter = V1.train.replica_device_setter(ps_tasks=1, ps_device="/cpu:1",
+                                            worker_device="/cpu:0")
+    placed = make_run(_gru, steps=40, keep=keep, device=setter, session_config=_two_cpus())
+    single = make_run(_gru, steps=40, keep=keep)
+    with placed.graph.as_default():
+        devices = {v.op.name: v.device for v in V1.global_variables()}
+    assert devices and all(d.upper().endswith("CPU:1") for d in devices.values()), devices
+    assert placed.outputs.device.upper().endswith("CPU:0")
+    for run in (placed, single):
+        run.run(run.train)
+    placed_outputs, single_outputs = placed.run(placed.outputs), single.run(single.outputs)
+    assert np.all(np.isfinite(placed_outputs)) and np.max(np.abs(placed_outputs)) <= 1.0
+    if keep == 1.0:
+        np.testing.assert_allclose(placed_outputs, single_outputs, rtol=1e-6, atol=1e-7)
+
+
+# Logical devices must be configured before TensorFlow initialises its runtime, so the
+# strategy runs in a fresh interpreter.  The wrapped cell is the compat.v1 GRUCell, the one the
+# reroute covers; tf.keras.layers.RNN drives it like any cell.
+_MIRRORED = """
+import json, sys
+import numpy as np
+import tensorflow as tf
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+import tf_rnn_dropout_fix
+
+x = np.random.RandomState(0).randn(16, 12, 3).astype(np.float32)
+y = np.random.RandomState(1).randn(16, 1).astype(np.float32)
+
+
+def fit(keep, strategy=None):
+    tf.keras.utils.set_random_seed(3)
+    cell = tf.compat.v1.nn.rnn_cell.DropoutWrapper(
+        tf.compat.v1.nn.rnn_cell.GRUCell(6), state_keep_prob=keep, seed=5)
+    model = tf.keras.Sequential([tf.keras.layers.RNN(cell, input_shape=(12, 3)),
+                                 tf.keras.layers.Dense(1)])
+    model.compile(optimizer=tf.keras.optimizers.SGD(0.1), loss="mse")
+    history = model.fit(x, y, batch_size=8, epochs=3, shuffle=False, verbose=0)
+    return history.history["loss"], model.predict(x, verbose=0).tolist()
+
+
+strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+with strategy.scope():
+    mirrored = fit(1.0)
+    mirrored_dropout = fit(0.5)
+result = {"replicas": strategy.num_replicas_in_sync, "mirrored": mirrored,
+          "mirrored_dropout": mirrored_dropout, "single": fit(1.0),
+          "patched": tf_rnn_dropout_fix.is_patched()}
+print("RESULT " + json.dumps(result))
+"""
+
+
+@pytest.mark.skipif(TF_VERSION < (2, 0), reason="tf.distribute.MirroredStrategy with Keras fit "
+                    "in TF2; TF 1.x placement is the replica_device_setter test")
+def test_mirrored_strategy_over_two_cpus_fits_a_keras_model_with_a_wrapped_gru():
+    rc, out, err = run_python(_MIRRORED)
+    assert rc == 0, err[-3000:]
+    result = json.loads(out.split("RESULT ", 1)[1])
+    assert result["replicas"] == 2 and result["patched"] is True
+    mirrored_loss, mirrored_predictions = result["mirrored"]
+    single_loss, single_predictions = result["single"]
+    dropout_loss, dropout_predictions = result["mirrored_dropout"]
+    for values in (mirrored_loss, mirrored_predictions, dropout_loss, dropout_predictions):
+        assert np.all(np.isfinite(values))
+    np.testing.assert_allclose(mirrored_loss, single_loss, rtol=1e-5)
+    np.testing.assert_allclose(mirrored_predictions, single_predictions, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(dropout_loss, mirrored_loss)
