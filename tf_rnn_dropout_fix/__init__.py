@@ -74,8 +74,9 @@ def patch(gru_policy=None, strict=False):
     step in graphs built from them afterwards, and one :class:`RNNDropoutWarning` says so.
 
     Args:
-      gru_policy: ``"reroute"``, ``"warn"`` or ``"raise"``; None keeps the current setting
-        (environment ``TF_RNN_DROPOUT_FIX_GRU_POLICY``, the absl flag, or ``"reroute"``).
+      gru_policy: ``"reroute"``, ``"warn"`` or ``"raise"``, set from code (it wins over the
+        other sources); None sets none from code, so the absl flag, the environment
+        ``TF_RNN_DROPOUT_FIX_GRU_POLICY`` or the default ``"reroute"`` decide.
       strict: raise instead of warning when TensorFlow is missing or unsupported.
 
     Raises:
