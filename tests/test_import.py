@@ -25,15 +25,18 @@ print(json.dumps({"tf": after_tf - start, "ours": done - after_tf, "new": new,
 
 
 def test_import_costs_at_most_five_percent_of_importing_tensorflow_and_imports_nothing_else():
-    ratios = []
+    ours, tf_times = [], []
     for _ in range(3):
         rc, out, err = run_python(_MEASURE)
         assert rc == 0, err[-3000:]
         result = json.loads(out.strip().splitlines()[-1])
         assert result["patched"] is True
         assert result["new"] == [], "the package imported %s" % result["new"]
-        ratios.append(result["ours"] / result["tf"])
-    assert min(ratios) <= 0.05, ratios
+        ours.append(result["ours"])
+        tf_times.append(result["tf"])
+    # Each side's best of three: on a busy machine (CI runs environments in parallel) a single
+    # import is easily delayed by a few hundred milliseconds either way.
+    assert min(ours) <= 0.05 * min(tf_times), (ours, tf_times)
 
 
 def test_environment_switch_off_leaves_tensorflow_stock():
