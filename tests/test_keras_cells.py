@@ -311,11 +311,11 @@ import contextlib, numpy as np, tf_rnn_dropout_fix as fix, tensorflow as tf, ker
 assert keras.__version__.startswith("3."), keras.__version__
 def run(stock):
     with fix.disabled() if stock else contextlib.suppress():
-        w = tf.nn.RNNCellDropoutWrapper(keras.layers.GRUCell(8), state_keep_prob=0.8,
+        w = tf.nn.RNNCellDropoutWrapper(keras.layers.GRUCell(8), state_keep_prob=0.5,
                                         variational_recurrent=True, dtype=tf.float32, seed=1)
     x = tf.constant(np.random.RandomState(0).randn(3, 4).astype(np.float32))
     h = w.get_initial_state(batch_size=3, dtype=tf.float32)
-    for _ in range(300):
+    for _ in range(80):
         out, h = w(x, h)
     return float(tf.reduce_max(tf.abs(out)))
 print("RESULT", run(True), run(False))
@@ -325,5 +325,5 @@ print("RESULT", run(True), run(False))
         pytest.skip("Keras 3 is not installed in this environment")
     assert rc == 0, err[-3000:]
     stock, fixed = [float(v) for v in out.split("RESULT")[-1].split()]
-    assert not np.isfinite(stock) or stock > 1e6
+    assert not np.isfinite(stock) or stock > 1e3
     assert fixed <= 1.0
