@@ -3,6 +3,7 @@
 Subcommands:
   status   what the package found and patched on this TensorFlow (``--json`` for scripts)
   repro    the bug and the fix side by side on the installed TensorFlow
+  bench    the time of one training step, stock versus corrected
 """
 import argparse
 import sys
@@ -40,6 +41,11 @@ def _repro(args):
     return 0
 
 
+def _bench(args):
+    from tf_rnn_dropout_fix import _bench as bench
+    return bench.run(args)
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="tf-rnn-dropout-fix", description=_DESCRIPTION)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -54,6 +60,11 @@ def build_parser():
     repro.add_argument("--cell", choices=("gru", "lstm-concat", "lstm", "all"), default="all",
                        help="gru, lstm-concat (state_is_tuple=False) or lstm (tuple state)")
     repro.set_defaults(run=_repro)
+    from tf_rnn_dropout_fix._bench import add_arguments as add_bench_arguments
+    bench = commands.add_parser("bench", help="time one training step of each case, stock and "
+                                              "corrected wrappers, and the ratios")
+    add_bench_arguments(bench)
+    bench.set_defaults(run=_bench)
     return parser
 
 
