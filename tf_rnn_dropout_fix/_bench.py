@@ -3,10 +3,11 @@
 Every case is its own TF1-style graph (``dynamic_rnn`` over a constant input, the mean squared
 output as the loss, one plain gradient-descent step) with its own ``Session``, all in one process
 and with the same thread settings.  ``Session.run(train_op)`` is timed round-robin: each repeat
-times one step of every case, in an order rotated by one from the repeat before, so the noise of
-a shared machine falls on all cases alike.  Warm-up steps (graph optimisation, first
-allocations) are not timed.  The median over the repeats is the figure; min and max show the
-spread.
+times one step of every case, in a new order (shuffled with a fixed seed), so the noise of a
+shared machine falls on all cases alike and no case always follows the same neighbour.  Warm-up
+steps (graph optimisation, first allocations) are not timed.  The median over the repeats is the
+figure; min and max show the spread.  ``TARGETS`` are the ratios of medians the project holds
+itself to.
 
 The cases (``nodrop`` is the bare cell, no wrapper; state dropout is ``state_keep_prob=0.8,
 variational_recurrent=True``; gate dropout is ``gate_keep_prob=0.8, variational_recurrent=True``):
@@ -23,6 +24,7 @@ variational_recurrent=True``; gate dropout is ``gate_keep_prob=0.8, variational_
 """
 import argparse
 import contextlib
+import random
 import statistics
 import sys
 import time
@@ -32,8 +34,7 @@ KEEP_PROB = 0.8
 DEFAULTS = {"batch": 64, "units": 256, "steps": 100, "repeats": 10, "warmup": 2, "threads": 1,
             "seed": 0}
 # wall: elapsed time, what a user waits for.  cpu: CPU seconds of this whole process (every TF
-# thread), which other programs on a shared machine do not inflate; with --threads 1 the two
-# agree on a quiet machine.
+# thread), which time spent waiting for a core that other programs hold does not inflate.
 CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
 
 # name: (cell family, dropout kind, stock wrapper)
@@ -133,10 +134,16 @@ class _Case(object):
 def _legacy_keras(tf):
     """The Keras that still builds TF1 graphs: tf.keras up to TF 2.15, tf_keras from 2.16."""
     from tf_rnn_dropout_fix import _compat
-    if _compat.parse_version(_compat.tf_version_string(tf)) >= (2, 16):
+    version = _compat.tf_version_string(tf)
+    if _compat.parse_version(version) < (2, 16):
+        return tf.keras
+    try:
         import tf_keras
-        return tf_keras
-    return tf.keras
+    except ImportError:
+        raise ImportError("%s on TensorFlow %s needs tf_keras (Keras 3 builds no TF1 graphs): "
+                          "pip install the tf_keras of the same minor version, or leave the "
+                          "case out with --cases." % (KERAS_CASE, version))
+    return tf_keras
 
 
 def _wrapped_cell_outputs(tf, v1, name, units, inputs, seed):
@@ -185,8 +192,8 @@ def build_case(name, config):
         inputs = tf.constant(
             np.random.RandomState(seed).randn(batch, steps, units).astype(np.float32))
         if name == KERAS_CASE:
-            layer = _legacy_keras(tf).layers.GRU(units, recurrent_dropout=1.0 - KEEP_PROB,
-                                                 return_sequences=True)
+            layer = _legacy_keras(tf).layers.GRU(
+                units, recurrent_dropout=round(1.0 - KEEP_PROB, 6), return_sequences=True)
             outputs = layer(inputs, training=True)
         else:
             outputs = _wrapped_cell_outputs(tf, v1, name, units, inputs, seed)
@@ -217,7 +224,7 @@ def ratios(cases):
 
 
 def measure(config):
-    """Build every case, time ``config["repeats"]`` round-robin steps; the JSON-able result."""
+    """Build every case, time ``config["repeats"]`` rounds of one step each; the JSON result."""
     import tensorflow as tf
     from tf_rnn_dropout_fix import _compat
     version = _compat.tf_version_string(tf)
@@ -233,9 +240,10 @@ def measure(config):
             for _ in range(config["warmup"]):
                 case.step()
         times = dict((case.name, []) for case in built)
-        for repeat in range(config["repeats"]):
-            shift = repeat % len(built)
-            for case in built[shift:] + built[:shift]:
+        order = random.Random(config["seed"])
+        for _ in range(config["repeats"]):
+            order.shuffle(built)
+            for case in built:
                 times[case.name].append(case.step())
     finally:
         for case in built:
