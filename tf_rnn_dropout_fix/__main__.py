@@ -195,9 +195,24 @@ exit status: 1 a problem was found; 0 none (notes and unscanned files alone give
     scan.set_defaults(run=_run_scan, needs_tensorflow=False, parser=scan)
 
 
+# --- bench -------------------------------------------------------------------------------------
+
+def _run_bench(args):
+    from tf_rnn_dropout_fix import _bench
+    return _bench.run(args)
+
+
+def _add_bench(commands):
+    from tf_rnn_dropout_fix import _bench
+    bench = commands.add_parser("bench", help="time one training step of each case, stock and "
+                                              "corrected wrappers, and the ratios")
+    _bench.add_arguments(bench)
+    bench.set_defaults(run=_run_bench, needs_tensorflow=True)
+
+
 # --- the command line --------------------------------------------------------------------------
 
-SUBCOMMANDS = (_add_status, _add_repro, _add_scan)
+SUBCOMMANDS = (_add_status, _add_repro, _add_scan, _add_bench)
 
 
 def build_parser():
