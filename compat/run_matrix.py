@@ -14,7 +14,8 @@ share nothing but pip's cache), and its log is kept in ``<workdir>/logs``.  An e
 interpreter cannot be found counts as a failure, never as a pass.  The exit status is 0 only if
 every environment passed.  A summary (result, install and test time, pytest's counts, slowest
 environments, peak disk used by the work directory and pip's cache) is printed and written to
-``<workdir>/report.json``.  Standard library only.
+``<workdir>/report.json``, with the package's ``status()`` in each passed environment (the
+wrapper copies it corrected there).  Standard library only.
 """
 import argparse
 import importlib.util
@@ -36,6 +37,15 @@ _TOX_RESULT = re.compile(r"^\s*(?P<env>\S+): (?P<result>OK|FAIL)\b.*?\((?P<total
 _PYTEST_COUNTS = re.compile(r"^=*\s*((?:\d+ \w+(?:, )?)+) in [\d.]+s", re.M)
 _MISSING_INTERPRETER = "could not find python interpreter"
 GB = 1024.0 ** 3
+# What the package found and corrected in a passed environment, for the report: the copies of
+# the wrapper that tf.nn.rnn_cell / tf.compat.v1.nn.rnn_cell reach, and the rerouted GRU cells.
+_STATUS = """
+import json, tensorflow as tf, tf_rnn_dropout_fix as fix
+v1 = getattr(getattr(tf, "compat", None), "v1", None) or tf
+v1.nn.rnn_cell.DropoutWrapper
+data = fix.status().as_dict()
+print(json.dumps(dict((key, data[key]) for key in ("patched", "wrappers", "gru_cells"))))
+"""
 
 
 def directory_size(path):
@@ -125,8 +135,9 @@ def summarize(env, log_text, returncode, seconds):
 
 class Runner(object):
 
-    def __init__(self, envs, jobs, workdir, keep, keep_failed, timeout, min_free_gb):
+    def __init__(self, rows, envs, jobs, workdir, keep, keep_failed, timeout, min_free_gb):
         self.envs, self.jobs, self.workdir = envs, jobs, workdir
+        self.setenv = dict((row["env"], row["setenv"]) for row in rows)
         self.keep, self.keep_failed = keep, keep_failed
         self.timeout, self.min_free = timeout, min_free_gb * GB
         self.logs = os.path.join(workdir, "logs")
@@ -135,6 +146,19 @@ class Runner(object):
 
     def _free_bytes(self):
         return shutil.disk_usage(self.workdir).free
+
+    def installed_status(self, env, env_workdir):
+        """The package's status() in a passed environment, or the reason it could not be read."""
+        python = os.path.join(env_workdir, env, "bin", "python")
+        variables = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+        variables.update(self.setenv[env])
+        try:
+            out = subprocess.check_output([python, "-c", _STATUS], env=variables, cwd=self.logs,
+                                          stderr=subprocess.STDOUT, universal_newlines=True,
+                                          timeout=600)
+            return json.loads(out.strip().splitlines()[-1])
+        except (OSError, ValueError, IndexError, subprocess.SubprocessError) as exc:
+            return {"error": str(exc)}
 
     def run_one(self, env, wheel):
         env_workdir = os.path.join(self.workdir, "work", env)
@@ -156,6 +180,8 @@ class Runner(object):
         with open(log_path) as log:
             record = summarize(env, log.read(), returncode, seconds)
         record["log"] = os.path.relpath(log_path, ROOT)
+        if record["result"] == "pass":
+            record["status"] = self.installed_status(env, env_workdir)
         if not (self.keep or (self.keep_failed and record["result"] != "pass")):
             shutil.rmtree(env_workdir, ignore_errors=True)
         with self._lock:
@@ -231,7 +257,8 @@ def main(argv=None):
                         help="start no environment while less is free and one is running (5)")
     args = parser.parse_args(argv)
     names = [name.strip() for name in (args.envs or "").split(",") if name.strip()]
-    envs = select(generate.load_matrix(), args.label, names)
+    rows = generate.load_matrix()
+    envs = select(rows, args.label, names)
     workdir = os.path.abspath(args.workdir)
     os.makedirs(workdir, exist_ok=True)
     disk = DiskWatch([workdir, pip_cache_dir()])
@@ -239,7 +266,7 @@ def main(argv=None):
     started = time.time()
     print("running %d environments, %d at a time: %s" % (len(envs), args.jobs, ", ".join(envs)),
           flush=True)
-    results = Runner(envs, args.jobs, workdir, args.keep, args.keep_failed, args.timeout,
+    results = Runner(rows, envs, args.jobs, workdir, args.keep, args.keep_failed, args.timeout,
                      args.min_free_gb).run()
     disk.stop()
     return report(results, time.time() - started, disk, os.path.join(workdir, "report.json"))
