@@ -174,6 +174,20 @@ def qualified_name(cls):
     return "%s.%s" % (cls.__module__, cls.__name__)
 
 
+# TF wraps its public API modules in a module subclass that forwards attribute reads to the real
+# module and keeps it under one of these names: TF 1.14's DeprecationWrapper (whose own
+# __dict__ holds no API names at all) and TF 1.15+'s TFModuleWrapper.
+_API_MODULE_WRAPPED_ATTRIBUTES = ("_dw_wrapped_module", "_tfmw_wrapped_module")
+
+
+def _unwrapped_api_namespace(namespace):
+    for attribute in _API_MODULE_WRAPPED_ATTRIBUTES:
+        wrapped = namespace.get(attribute)
+        if wrapped is not None:
+            return getattr(wrapped, "__dict__", {})
+    return namespace
+
+
 def resolve_alias(tf, path):
     """The object at ``tf.<path>`` if reachable without importing anything new, else None.
 
@@ -187,6 +201,8 @@ def resolve_alias(tf, path):
             if type(obj).__name__.endswith("LazyLoader"):
                 target = sys.modules.get(namespace.get("__name__", ""))
                 namespace = getattr(target, "__dict__", {})
+            else:
+                namespace = _unwrapped_api_namespace(namespace)
             if part not in namespace:
                 return None
         obj = namespace[part]
