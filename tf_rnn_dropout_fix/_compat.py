@@ -244,9 +244,11 @@ def stateless_uniform(shape, seed, dtype):
 def executing_eagerly():
     try:
         from tensorflow.python.eager import context
-    except ImportError:      # TF < 1.5: graphs only
+    except ImportError:      # TF < 1.4: graphs only
         return False
-    return context.executing_eagerly()
+    # TF 1.4 - 1.6 spell it in_eager_mode; executing_eagerly arrived in 1.7.
+    check = getattr(context, "executing_eagerly", None) or context.in_eager_mode
+    return check()
 
 
 def is_nested(structure):
