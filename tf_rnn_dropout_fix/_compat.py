@@ -241,6 +241,16 @@ def stateless_uniform(shape, seed, dtype):
     return gen_stateless_random_ops.stateless_random_uniform(shape, seed, dtype=dtype)
 
 
+# The function graphs of while and cond bodies inside a tf.function: subclasses of one
+# ControlFlowFuncGraph in later TF, three separate FuncGraph subclasses in TF 1.15 and 2.0.
+_CONTROL_FLOW_GRAPH_CLASSES = ("ControlFlowFuncGraph", "CondBranchFuncGraph",
+                               "WhileCondFuncGraph", "WhileBodyFuncGraph")
+
+
+def is_control_flow_graph(graph):
+    return any(klass.__name__ in _CONTROL_FLOW_GRAPH_CLASSES for klass in type(graph).__mro__)
+
+
 def executing_eagerly():
     try:
         from tensorflow.python.eager import context

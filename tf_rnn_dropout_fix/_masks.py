@@ -85,7 +85,7 @@ def current(book):
             return masks
         # Up through while/cond bodies only: a separately traced function (Keras traces a
         # layer's call on its own to save it) must not capture its caller's tensors.
-        if not any(klass.__name__ == "ControlFlowFuncGraph" for klass in type(graph).__mro__):
+        if not _compat.is_control_flow_graph(graph):
             break
         graph = graph.outer_graph
     return book.at_construction
