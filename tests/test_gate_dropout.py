@@ -50,8 +50,9 @@ class Unrolled(object):
                     wrapper = wrapper_class(self.cell, **kwargs)
                 if hasattr(self.cell, "zero_state"):
                     state = wrapper.zero_state(BATCH, tf.float32)
-                else:                                 # a Keras cell
-                    state = wrapper.get_initial_state(batch_size=BATCH, dtype=tf.float32)
+                else:       # a Keras cell, its state a list as keras.layers.RNN passes it
+                    state = tf.nest.flatten(
+                        wrapper.get_initial_state(batch_size=BATCH, dtype=tf.float32))
                 self.states = [state]
                 self.outputs = []
                 with V1.variable_scope("rnn") as scope:

@@ -203,8 +203,13 @@ def test_wrapped_keras_cells_fit(cell_name, functional):
 def test_mirrored_strategy_on_two_logical_cpus_fits():
     code = """
 import numpy as np, tf_rnn_dropout_fix, tensorflow as tf
-cpu = tf.config.list_physical_devices("CPU")[0]
-tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+if hasattr(tf.config, "list_physical_devices"):
+    config, split = tf.config, tf.config.set_logical_device_configuration
+    device = tf.config.LogicalDeviceConfiguration
+else:                                                 # TF 2.0: the experimental names
+    config = tf.config.experimental
+    split, device = config.set_virtual_device_configuration, config.VirtualDeviceConfiguration
+split(config.list_physical_devices("CPU")[0], [device()] * 2)
 strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
 assert strategy.num_replicas_in_sync == 2
 with strategy.scope():
