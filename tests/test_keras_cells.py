@@ -15,7 +15,8 @@ import pytest
 
 import tensorflow as tf
 import tf_rnn_dropout_fix as fix
-from conftest import TF_VERSION, V1, run_python, seeded_weights, sigmoid
+from conftest import (KERAS_LSTM_REFUSED, KERAS_LSTM_REFUSED_REASON, TF_VERSION, V1, run_python,
+                      seeded_weights, sigmoid)
 
 pytestmark = pytest.mark.skipif(TF_VERSION < (2, 0), reason="Keras cells and eager need TF 2.x")
 KERAS = tf.keras if TF_VERSION >= (2, 0) else None
@@ -97,6 +98,13 @@ def test_keras_gru_reroute_matches_the_numpy_reference(reset_after):
                                    rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.skipif(not KERAS_LSTM_REFUSED, reason="this TF's wrapper takes a Keras LSTMCell")
+def test_where_tf_refuses_a_keras_lstm_cell_the_corrected_wrapper_refuses_it_too():
+    with pytest.raises(ValueError, match="does not work with DropoutWrapper"):
+        _wrap(KERAS.layers.LSTMCell(UNITS), state_keep_prob=0.5, gate_keep_prob=0.5)
+
+
+@pytest.mark.skipif(KERAS_LSTM_REFUSED, reason=KERAS_LSTM_REFUSED_REASON)
 def test_keras_lstm_memory_is_never_dropped():
     """One step from a given [h, c]: c' is the bare cell's c', h' is its h' times the mask."""
     cell = KERAS.layers.LSTMCell(UNITS)
@@ -193,6 +201,8 @@ def _model(cell_name, functional=False, **wrapper_kwargs):
 @pytest.mark.parametrize("cell_name", ["GRUCell", "LSTMCell"])
 @pytest.mark.parametrize("functional", [False, True], ids=["Sequential", "functional"])
 def test_wrapped_keras_cells_fit(cell_name, functional):
+    if cell_name == "LSTMCell" and KERAS_LSTM_REFUSED:
+        pytest.skip(KERAS_LSTM_REFUSED_REASON)
     model = _model(cell_name, functional, state_keep_prob=0.8, variational_recurrent=True,
                    dtype=tf.float32, gate_keep_prob=0.9)
     x = _inputs(40, batch=16)
