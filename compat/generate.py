@@ -58,10 +58,10 @@ set_env =
     TF_CPP_MIN_LOG_LEVEL = 2
     PYTHONHASHSEED = 0
 {set_env}
-commands = pytest {{posargs:tests}}
+commands = pytest --durations=10 {{posargs:tests}}
 
 [pytest]
-addopts = -q -rs -p no:warnings -p no:cacheprovider
+addopts = -q -rfEs -p no:warnings -p no:cacheprovider
 testpaths = tests
 """
 

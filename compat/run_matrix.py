@@ -138,6 +138,7 @@ class Runner(object):
     def __init__(self, rows, envs, jobs, workdir, keep, keep_failed, timeout, min_free_gb):
         self.envs, self.jobs, self.workdir = envs, jobs, workdir
         self.setenv = dict((row["env"], row["setenv"]) for row in rows)
+        self.tf = dict((row["env"], row["tf"]) for row in rows)
         self.keep, self.keep_failed = keep, keep_failed
         self.timeout, self.min_free = timeout, min_free_gb * GB
         self.logs = os.path.join(workdir, "logs")
@@ -192,7 +193,11 @@ class Runner(object):
     def run(self):
         os.makedirs(self.logs, exist_ok=True)
         wheel = build_wheel(os.path.join(self.workdir, "dist"))
-        pending, running = list(self.envs), []
+        # Newest TF first: the biggest wheels and the slowest imports start early and the short
+        # TF 1.x runs fill the end, which keeps the last job from running alone for long.
+        pending = sorted(self.envs, key=lambda env: generate.version_tuple(self.tf[env]),
+                         reverse=True)
+        running = []
         while pending or running:
             running = [thread for thread in running if thread.is_alive()]
             room = len(running) < self.jobs
