@@ -242,7 +242,7 @@ def stateless_uniform(shape, seed, dtype):
 
 
 # The function graphs of while and cond bodies inside a tf.function: subclasses of one
-# ControlFlowFuncGraph in later TF, three separate FuncGraph subclasses in TF 1.15 and 2.0.
+# ControlFlowFuncGraph from TF 2.4 on, three separate FuncGraph subclasses in TF 1.15 - 2.3.
 _CONTROL_FLOW_GRAPH_CLASSES = ("ControlFlowFuncGraph", "CondBranchFuncGraph",
                                "WhileCondFuncGraph", "WhileBodyFuncGraph")
 
