@@ -19,6 +19,25 @@ TF_VERSION = tuple(int(p) for p in fix._compat.parse_version(fix._compat.tf_vers
 RNN_CELL = V1.nn.rnn_cell
 
 
+def _stock_v2_wrapper_refuses_keras_lstm():
+    """TF 2.0 - 2.5's own tf.nn.RNNCellDropoutWrapper refuses a tf.keras LSTMCell at construction
+    ("keras LSTM cell does not work with DropoutWrapper", tensorflow/tensorflow#33690), because
+    stock state dropout would drop its memory; the corrected wrapper accepts it."""
+    if not hasattr(tf.nn, "RNNCellDropoutWrapper"):
+        return False
+    with fix.disabled():
+        try:
+            tf.nn.RNNCellDropoutWrapper(tf.keras.layers.LSTMCell(1))
+        except ValueError as exc:
+            return "does not work with DropoutWrapper" in str(exc)
+    return False
+
+
+KERAS_LSTM_REFUSED = _stock_v2_wrapper_refuses_keras_lstm()
+KERAS_LSTM_REFUSED_REASON = ("stock TF %s refuses a Keras LSTMCell in tf.nn.RNNCellDropoutWrapper"
+                             % tf.__version__)
+
+
 def seeded_weights(session, seed=0, scale=0.5):
     """Give every kernel the same values in every graph (Keras 2 initialisers are unseeded).
 

@@ -1,34 +1,64 @@
-"""compat/matrix.json is the single source: tox.ini and the README table must follow it."""
+"""compat/matrix.json is the one source of truth: tox.ini and both tables must follow it, it must
+cover every TF minor from 1.2 to 2.21, and the environment running this suite must hold the
+TensorFlow its row pins.
+"""
 import configparser
-import json
 import os
+import sys
+
+import pytest
+
+import tensorflow as tf
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "compat"))
+import generate  # noqa: E402
+
+ROWS = generate.load_matrix()
+# DESIGN section 4: the supported minors and the interpreters with wheels for them.
+SUPPORTED = ([("1.%d" % m, "3.6") for m in range(2, 15)] + [("1.15", "3.7")]
+             + [("2.%d" % m, "3.7") for m in range(0, 12)]
+             + [("2.%d" % m, "3.11") for m in range(12, 22)])
+CI_AT_LEAST = ("1.2", "1.3", "1.4", "1.14", "1.15", "2.0", "2.5", "2.11", "2.12", "2.15", "2.16",
+               "2.21")
 
 
-def _matrix():
-    with open(os.path.join(ROOT, "compat", "matrix.json")) as handle:
-        return json.load(handle)["environments"]
+def test_every_tf_minor_from_1_2_to_2_21_has_one_environment_on_an_interpreter_with_wheels():
+    assert [(row["tf"], row["python"]) for row in ROWS] == SUPPORTED
+    assert len(ROWS) == 36
 
 
-def test_tox_env_list_and_deps_follow_the_matrix():
-    parser = configparser.ConfigParser()
+def test_the_matrix_is_consistent_and_every_generated_file_is_up_to_date():
+    assert generate.problems(ROWS) == []
+    assert generate.stale_files(ROWS) == [], "run `python compat/generate.py`"
+
+
+def test_tox_ini_lists_the_matrix_and_the_ci_label_covers_the_representative_set():
+    parser = configparser.ConfigParser(interpolation=None)
     parser.read(os.path.join(ROOT, "tox.ini"))
-    envs = [e.strip() for e in parser["tox"]["env_list"].split(",") if e.strip()]
-    assert envs == [e["env"] for e in _matrix()]
-    deps = parser["testenv"]["deps"]
-    set_env = parser["testenv"]["set_env"]
-    for env in _matrix():
-        factor = env["env"].split("-")[1]
-        assert "%s: -r %s" % (factor, env["constraints"]) in deps
-        assert os.path.exists(os.path.join(ROOT, env["constraints"]))
-        for name, value in env["setenv"].items():
-            assert "%s: %s = %s" % (factor, name, value) in set_env
+    envs = parser["tox"]["env_list"].split()
+    assert envs == [row["env"] for row in ROWS]
+    labels = dict((name.strip(), value) for name, value in
+                  (line.split("=", 1) for line in parser["tox"]["labels"].strip().splitlines()))
+    ci = [env.strip() for env in labels["ci"].split(",")]
+    assert ci == [row["env"] for row in ROWS if row["ci"]]
+    assert set(CI_AT_LEAST) <= {row["tf"] for row in ROWS if row["ci"]}
+    for row in ROWS:
+        assert "%s: -r %s" % (generate.factor(row), row["constraints"]) in parser["testenv"]["deps"]
 
 
-def test_readme_compatibility_table_follows_the_matrix():
+def test_readme_table_has_a_row_per_environment_saying_what_was_verified():
     with open(os.path.join(ROOT, "README.md")) as handle:
         readme = handle.read()
-    for env in _matrix():
-        row = "| %s | %s | `%s` | %s |" % (env["tf"], env["python"], env["env"], env["verified"])
-        assert row in readme, "README table row missing or stale: " + row
+    for row in ROWS:
+        assert "| %s | %s | `%s` |" % (row["tf"], row["python"], row["env"]) in readme
+        assert row["verified"] in readme
+
+
+@pytest.mark.skipif("TOX_ENV_NAME" not in os.environ, reason="runs inside a tox environment")
+def test_this_environment_holds_the_tensorflow_its_row_pins():
+    row = [row for row in ROWS if row["env"] == os.environ["TOX_ENV_NAME"]][0]
+    assert tf.__version__ == generate.tf_pin(row)[1]
+    assert "%d.%d" % sys.version_info[:2] == row["python"]
+    for name, value in row["setenv"].items():
+        assert os.environ.get(name) == value

@@ -16,7 +16,8 @@ import pytest
 
 import tensorflow as tf
 import tf_rnn_dropout_fix as fix
-from conftest import RNN_CELL, TF_VERSION, V1, seeded_weights, sigmoid
+from conftest import (RNN_CELL, TF_VERSION, V1,
+                      seeded_weights, sigmoid)
 
 UNITS, DEPTH, BATCH = 5, 4, 6
 KERAS = getattr(tf, "keras", None) if TF_VERSION >= (2, 0) else None
@@ -50,8 +51,9 @@ class Unrolled(object):
                     wrapper = wrapper_class(self.cell, **kwargs)
                 if hasattr(self.cell, "zero_state"):
                     state = wrapper.zero_state(BATCH, tf.float32)
-                else:                                 # a Keras cell
-                    state = wrapper.get_initial_state(batch_size=BATCH, dtype=tf.float32)
+                else:       # a Keras cell, its state a list as keras.layers.RNN passes it
+                    state = tf.nest.flatten(
+                        wrapper.get_initial_state(batch_size=BATCH, dtype=tf.float32))
                 self.states = [state]
                 self.outputs = []
                 with V1.variable_scope("rnn") as scope:

@@ -15,7 +15,8 @@ import pytest
 
 import tensorflow as tf
 import tf_rnn_dropout_fix as fix
-from conftest import TF_VERSION, V1, run_python, seeded_weights, sigmoid
+from conftest import (KERAS_LSTM_REFUSED, TF_VERSION, V1, run_python,
+                      seeded_weights, sigmoid)
 
 pytestmark = pytest.mark.skipif(TF_VERSION < (2, 0), reason="Keras cells and eager need TF 2.x")
 KERAS = tf.keras if TF_VERSION >= (2, 0) else None
@@ -95,6 +96,14 @@ def test_keras_gru_reroute_matches_the_numpy_reference(reset_after):
         # The state handed to the next step is h' itself, carried without a mask.
         np.testing.assert_allclose(tf.nest.flatten(states[t + 1])[0], expected,
                                    rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.skipif(not KERAS_LSTM_REFUSED, reason="stock takes a Keras LSTMCell on this TF")
+def test_where_stock_refuses_a_keras_lstm_cell_the_corrected_wrapper_accepts_it():
+    with pytest.raises(ValueError, match="does not work with DropoutWrapper"):
+        _wrap(KERAS.layers.LSTMCell(UNITS), stock=True, state_keep_prob=0.5)
+    wrapper = _wrap(KERAS.layers.LSTMCell(UNITS), state_keep_prob=0.5, gate_keep_prob=0.5)
+    assert fix._wrapper.plan_of(wrapper).gates      # corrected, memory kept (next test)
 
 
 def test_keras_lstm_memory_is_never_dropped():
@@ -203,8 +212,13 @@ def test_wrapped_keras_cells_fit(cell_name, functional):
 def test_mirrored_strategy_on_two_logical_cpus_fits():
     code = """
 import numpy as np, tf_rnn_dropout_fix, tensorflow as tf
-cpu = tf.config.list_physical_devices("CPU")[0]
-tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+if hasattr(tf.config, "list_physical_devices"):
+    config, split = tf.config, tf.config.set_logical_device_configuration
+    device = tf.config.LogicalDeviceConfiguration
+else:                                                 # TF 2.0: the experimental names
+    config = tf.config.experimental
+    split, device = config.set_virtual_device_configuration, config.VirtualDeviceConfiguration
+split(config.list_physical_devices("CPU")[0], [device()] * 2)
 strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
 assert strategy.num_replicas_in_sync == 2
 with strategy.scope():

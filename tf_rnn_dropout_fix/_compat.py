@@ -217,6 +217,20 @@ def qualified_name(cls):
     return "%s.%s" % (cls.__module__, cls.__name__)
 
 
+# TF wraps its public API modules in a module subclass that forwards attribute reads to the real
+# module and keeps it under one of these names: TF 1.14's DeprecationWrapper (whose own
+# __dict__ holds no API names at all) and TF 1.15+'s TFModuleWrapper.
+_API_MODULE_WRAPPED_ATTRIBUTES = ("_dw_wrapped_module", "_tfmw_wrapped_module")
+
+
+def _unwrapped_api_namespace(namespace):
+    for attribute in _API_MODULE_WRAPPED_ATTRIBUTES:
+        wrapped = namespace.get(attribute)
+        if wrapped is not None:
+            return getattr(wrapped, "__dict__", {})
+    return namespace
+
+
 def resolve_alias(tf, path):
     """The object at ``tf.<path>`` if reachable without importing anything new, else None.
 
@@ -230,6 +244,8 @@ def resolve_alias(tf, path):
             if type(obj).__name__.endswith("LazyLoader"):
                 target = sys.modules.get(namespace.get("__name__", ""))
                 namespace = getattr(target, "__dict__", {})
+            else:
+                namespace = _unwrapped_api_namespace(namespace)
             if part not in namespace:
                 return None
         obj = namespace[part]
@@ -268,12 +284,24 @@ def stateless_uniform(shape, seed, dtype):
     return gen_stateless_random_ops.stateless_random_uniform(shape, seed, dtype=dtype)
 
 
+# The function graphs of while and cond bodies inside a tf.function: subclasses of one
+# ControlFlowFuncGraph from TF 2.4 on, three separate FuncGraph subclasses in TF 1.15 - 2.3.
+_CONTROL_FLOW_GRAPH_CLASSES = ("ControlFlowFuncGraph", "CondBranchFuncGraph",
+                               "WhileCondFuncGraph", "WhileBodyFuncGraph")
+
+
+def is_control_flow_graph(graph):
+    return any(klass.__name__ in _CONTROL_FLOW_GRAPH_CLASSES for klass in type(graph).__mro__)
+
+
 def executing_eagerly():
     try:
         from tensorflow.python.eager import context
-    except ImportError:      # TF < 1.5: graphs only
+    except ImportError:      # TF < 1.4: graphs only
         return False
-    return context.executing_eagerly()
+    # TF 1.4 - 1.6 spell it in_eager_mode; executing_eagerly arrived in 1.7.
+    check = getattr(context, "executing_eagerly", None) or context.in_eager_mode
+    return check()
 
 
 def is_nested(structure):

@@ -15,8 +15,6 @@ import weakref
 
 from tf_rnn_dropout_fix import _compat
 
-# TF 2's while/cond body graphs (tensorflow/python/ops/control_flow_v2_func_graphs.py).
-_CONTROL_FLOW_GRAPHS = ("WhileBodyFuncGraph", "WhileCondFuncGraph", "CondBranchFuncGraph")
 NOISE_KINDS = ("input", "state", "output")
 
 
@@ -86,7 +84,7 @@ def current(book):
             return masks
         # Up through while/cond bodies only: a separately traced function (Keras traces a
         # layer's call on its own to save it) must not capture its caller's tensors.
-        if type(graph).__name__ not in _CONTROL_FLOW_GRAPHS:
+        if not _compat.is_control_flow_graph(graph):
             break
         graph = graph.outer_graph
     return book.at_construction

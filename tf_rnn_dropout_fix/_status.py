@@ -1,10 +1,13 @@
 """``status()``: what the package found and did, for a person (``str``) or a script (``as_dict``)."""
 import json
-import platform
 import sys
 
 from tf_rnn_dropout_fix import _compat, _config, _patching
 from tf_rnn_dropout_fix._version import __version__
+
+# sys.version_info, not the platform module: TF 1.10 never imports ``platform``, and the
+# package must not import anything TF itself does not (tests/test_import.py).
+PYTHON_VERSION = "%d.%d.%d" % sys.version_info[:3]
 
 
 class Status(object):
@@ -24,7 +27,7 @@ class Status(object):
     def as_dict(self):
         return {
             "package_version": __version__,
-            "python": platform.python_version(),
+            "python": PYTHON_VERSION,
             "tf_version": self.tf_version,
             "compat_layer": self.compat_layer,
             "patched": self.patched,
@@ -40,7 +43,7 @@ class Status(object):
 
     def __str__(self):
         lines = [
-            "tf_rnn_dropout_fix %s on Python %s" % (__version__, platform.python_version()),
+            "tf_rnn_dropout_fix %s on Python %s" % (__version__, PYTHON_VERSION),
             "TensorFlow: %s (%s)" % (self.tf_version or "not available", self.compat_layer),
             "patched: %s%s" % ("yes" if self.patched else "no",
                                "" if not self.problem else " (%s)" % self.problem),
