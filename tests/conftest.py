@@ -135,6 +135,19 @@ def sigmoid(x):
     return 1.0 / (1.0 + np.exp(-x))
 
 
+# Python source for a fresh interpreter: two logical CPUs, set before TF starts its runtime.
+TWO_LOGICAL_CPUS = """
+import tensorflow as tf
+if hasattr(tf.config, "list_physical_devices"):
+    config, split = tf.config, tf.config.set_logical_device_configuration
+    device = tf.config.LogicalDeviceConfiguration
+else:                                                 # TF 2.0: the experimental names
+    config = tf.config.experimental
+    split, device = config.set_virtual_device_configuration, config.VirtualDeviceConfiguration
+split(config.list_physical_devices("CPU")[0], [device()] * 2)
+"""
+
+
 def run_python(code, env=None, timeout=300):
     """Run ``code`` in a fresh interpreter of this environment; returns (rc, stdout, stderr)."""
     full_env = dict(os.environ)

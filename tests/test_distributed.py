@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import RNN_CELL, TF_VERSION, V1, run_python
+from conftest import RNN_CELL, TF_VERSION, TWO_LOGICAL_CPUS, V1, run_python
 
 
 def _gru():
@@ -42,12 +42,9 @@ def test_a_tf1_graph_placed_by_replica_device_setter_equals_the_single_device_gr
 # Logical devices must be configured before TensorFlow initialises its runtime, so the
 # strategy runs in a fresh interpreter.  The wrapped cell is the compat.v1 GRUCell, the one the
 # reroute covers; tf.keras.layers.RNN drives it like any cell.
-_MIRRORED = """
+_MIRRORED = TWO_LOGICAL_CPUS + """
 import json, sys
 import numpy as np
-import tensorflow as tf
-cpu = tf.config.list_physical_devices("CPU")[0]
-tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 import tf_rnn_dropout_fix
 
 x = np.random.RandomState(0).randn(16, 12, 3).astype(np.float32)
@@ -55,7 +52,8 @@ y = np.random.RandomState(1).randn(16, 1).astype(np.float32)
 
 
 def fit(keep, strategy=None):
-    tf.keras.utils.set_random_seed(3)
+    np.random.seed(3)          # what tf.keras.utils.set_random_seed (TF 2.7+) does
+    tf.random.set_seed(3)
     cell = tf.compat.v1.nn.rnn_cell.DropoutWrapper(
         tf.compat.v1.nn.rnn_cell.GRUCell(6), state_keep_prob=keep, seed=5)
     model = tf.keras.Sequential([tf.keras.layers.RNN(cell, input_shape=(12, 3)),
@@ -76,8 +74,9 @@ print("RESULT " + json.dumps(result))
 """
 
 
-@pytest.mark.skipif(TF_VERSION < (2, 0), reason="tf.distribute.MirroredStrategy with Keras fit "
-                    "in TF2; TF 1.x placement is the replica_device_setter test")
+@pytest.mark.skipif(TF_VERSION < (2, 1), reason="tf.distribute.MirroredStrategy with Keras fit "
+                    "of a compat.v1 cell from TF 2.1 (TF 2.0's Sequential rejects that cell); "
+                    "TF 1.x placement is the replica_device_setter test")
 def test_mirrored_strategy_over_two_cpus_fits_a_keras_model_with_a_wrapped_gru():
     rc, out, err = run_python(_MIRRORED)
     assert rc == 0, err[-3000:]

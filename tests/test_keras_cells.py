@@ -15,7 +15,7 @@ import pytest
 
 import tensorflow as tf
 import tf_rnn_dropout_fix as fix
-from conftest import (KERAS_LSTM_REFUSED, TF_VERSION, V1, run_python,
+from conftest import (KERAS_LSTM_REFUSED, TF_VERSION, TWO_LOGICAL_CPUS, V1, run_python,
                       seeded_weights, sigmoid)
 
 pytestmark = pytest.mark.skipif(TF_VERSION < (2, 0), reason="Keras cells and eager need TF 2.x")
@@ -210,15 +210,8 @@ def test_wrapped_keras_cells_fit(cell_name, functional):
 
 
 def test_mirrored_strategy_on_two_logical_cpus_fits():
-    code = """
+    code = TWO_LOGICAL_CPUS + """
 import numpy as np, tf_rnn_dropout_fix, tensorflow as tf
-if hasattr(tf.config, "list_physical_devices"):
-    config, split = tf.config, tf.config.set_logical_device_configuration
-    device = tf.config.LogicalDeviceConfiguration
-else:                                                 # TF 2.0: the experimental names
-    config = tf.config.experimental
-    split, device = config.set_virtual_device_configuration, config.VirtualDeviceConfiguration
-split(config.list_physical_devices("CPU")[0], [device()] * 2)
 strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
 assert strategy.num_replicas_in_sync == 2
 with strategy.scope():
