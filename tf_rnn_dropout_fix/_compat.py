@@ -190,8 +190,8 @@ def gru_step_era(cls):
     own = vars(cls)
     if cls.__name__ not in GRU_CLASS_NAMES or "call" not in own:
         return None
-    if cls.__name__ == "CudnnCompatibleGRUCell":
-        return "cudnn"
+    if cls.__name__ == "CudnnCompatibleGRUCell":     # TF 1.4 makes its variables in call
+        return "cudnn" if "build" in own else None
     if "reset_after" in _init_parameters(cls):
         return "keras"
     if "build" in own:
