@@ -43,7 +43,7 @@ def test_a_tf1_graph_placed_by_replica_device_setter_equals_the_single_device_gr
 # strategy runs in a fresh interpreter.  The wrapped cell is the compat.v1 GRUCell, the one the
 # reroute covers; tf.keras.layers.RNN drives it like any cell.
 _MIRRORED = TWO_LOGICAL_CPUS + """
-import json, sys
+import json, random, sys
 import numpy as np
 import tf_rnn_dropout_fix
 
@@ -52,8 +52,12 @@ y = np.random.RandomState(1).randn(16, 1).astype(np.float32)
 
 
 def fit(keep, strategy=None):
-    np.random.seed(3)          # what tf.keras.utils.set_random_seed (TF 2.7+) does
-    tf.random.set_seed(3)
+    if hasattr(tf.keras.utils, "set_random_seed"):   # TF 2.7+: Python, NumPy and TF seeds
+        tf.keras.utils.set_random_seed(3)
+    else:
+        random.seed(3)
+        np.random.seed(3)
+        tf.random.set_seed(3)
     cell = tf.compat.v1.nn.rnn_cell.DropoutWrapper(
         tf.compat.v1.nn.rnn_cell.GRUCell(6), state_keep_prob=keep, seed=5)
     model = tf.keras.Sequential([tf.keras.layers.RNN(cell, input_shape=(12, 3)),
