@@ -38,13 +38,16 @@ _PYTEST_COUNTS = re.compile(r"^=*\s*((?:\d+ \w+(?:, )?)+) in [\d.]+s", re.M)
 _MISSING_INTERPRETER = "could not find python interpreter"
 GB = 1024.0 ** 3
 # What the package found and corrected in a passed environment, for the report: the copies of
-# the wrapper that tf.nn.rnn_cell / tf.compat.v1.nn.rnn_cell reach, and the rerouted GRU cells.
+# the wrapper that tf.nn.rnn_cell / tf.compat.v1.nn.rnn_cell reach, the rerouted GRU cells, and
+# the numpy and protobuf the pins gave.
 _STATUS = """
-import json, tensorflow as tf, tf_rnn_dropout_fix as fix
+import json, numpy, google.protobuf, tensorflow as tf, tf_rnn_dropout_fix as fix
 v1 = getattr(getattr(tf, "compat", None), "v1", None) or tf
 v1.nn.rnn_cell.DropoutWrapper
 data = fix.status().as_dict()
-print(json.dumps(dict((key, data[key]) for key in ("patched", "wrappers", "gru_cells"))))
+report = dict((key, data[key]) for key in ("patched", "compat_layer", "wrappers", "gru_cells"))
+report.update(numpy=numpy.__version__, protobuf=google.protobuf.__version__)
+print(json.dumps(report))
 """
 
 
