@@ -10,7 +10,9 @@ final patch must be corrected.
 The graphs are built by hand rather than with conftest's ``Run``: ``Run`` silences warnings
 with ``warnings.catch_warnings``, which is not safe to use from several threads.
 """
+import sys
 import threading
+import time
 import warnings
 
 import numpy as np
@@ -18,7 +20,7 @@ import pytest
 
 import tf_rnn_dropout_fix as fix
 import tensorflow as tf
-from conftest import RNN_CELL, TF_VERSION, V1, seeded_weights
+from conftest import RNN_CELL, V1, seeded_weights
 from test_patching import _snapshot
 
 PATCHING_THREADS, CALLS_EACH, BUILDING_THREADS, MAX_GRAPHS = 8, 50, 2, 16
@@ -59,9 +61,6 @@ def _changed(snapshot, stock):
     return {key: value for key, value in snapshot.items() if value is not stock[key]}
 
 
-@pytest.mark.skipif(TF_VERSION[:2] == (2, 3), reason="TF 2.3 raises SystemError "
-                    "(Objects/tupleobject.c:869) in its C API while two threads build graphs; "
-                    "measured only in this test, not yet narrowed down")
 def test_patch_and_unpatch_from_eight_threads_while_two_threads_build_graphs():
     RNN_CELL.DropoutWrapper      # load the lazily loaded copies before taking snapshots
     fix.unpatch()
@@ -125,6 +124,44 @@ def test_patch_and_unpatch_from_eight_threads_while_two_threads_build_graphs():
         assert _matches(first, stock) or _matches(first, corrected), \
             "a graph built during the churn is neither stock nor corrected"
         assert _matches(second, corrected), "a wrapper built during the churn is not corrected now"
+
+
+def test_counting_stock_built_wrappers_never_breaks_a_tuple_another_thread_is_building():
+    """patch() looks for wrappers built before it among the referrers of the wrapper classes.
+
+    Those include tuples other threads are filling from a generator, as Keras does with a
+    wrapper's bases on every layer construction; such a tuple is resized in place when the
+    generator ends, and the resize raises SystemError if anyone else holds it at that moment
+    (it did in the test above on TF 2.3, in Keras' ``swap_class``).  Threads switch here every
+    microsecond; the walk held the referrers across switches before, and failed within 10 walks.
+    """
+    wrapper_class = RNN_CELL.DropoutWrapper
+    errors, stop, walks = [], [False], [0]
+
+    def build_tuples():
+        try:
+            while not stop[0]:
+                tuple(cls for cls in (wrapper_class, int, str))   # sized 10, then resized to 3
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=build_tuples) for _ in range(2)]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        for thread in threads:
+            thread.start()
+        deadline = time.time() + 3.0
+        while time.time() < deadline and not errors:
+            fix._patching._instances_built_stock([wrapper_class])
+            walks[0] += 1
+    finally:
+        stop[0] = True
+        for thread in threads:
+            thread.join()
+        sys.setswitchinterval(interval)
+    assert not errors, "after %d walks: %r" % (walks[0], errors)
+    assert walks[0] >= 10
 
 
 class _UnpatchingCell(RNN_CELL.BasicRNNCell):

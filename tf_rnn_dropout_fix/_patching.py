@@ -16,8 +16,10 @@ module is imported after the patch (TF 2.16+ loads tf_keras only when the progra
 ``tf.compat.v1.nn.rnn_cell``), an import hook patches it as it loads, so the package never
 imports anything the program would not have imported.
 """
+import functools
 import gc
 import importlib.abc
+import itertools
 import sys
 import threading
 
@@ -138,13 +140,37 @@ def _instances_built_stock(classes):
             pending.extend(cls.__subclasses__())
     classes = tuple(classes)
     found = []
-    for obj in gc.get_referrers(*family):
+    for obj in _referrers_but_tuples(family):
         try:
             if isinstance(obj, classes) and _wrapper.PLAN_ATTRIBUTE not in vars(obj):
                 found.append(obj)
-        except Exception:   # an object half-built in another thread, or without a __dict__
+        except Exception:   # an object without a __dict__
             continue
     return found
+
+
+def _referrers_but_tuples(classes):
+    """The referrers of ``classes`` except tuples, found without letting another thread run
+    while a tuple is held.
+
+    The referrers include tuples other threads are still filling from a generator (Keras'
+    ``swap_class`` makes one of a wrapper's bases on every layer construction).  Such a tuple
+    is resized in place when its generator ends, which fails with SystemError ("bad argument to
+    internal function") while anyone else holds a reference to it.  So the walk, the dropping
+    of tuples and their release happen inside one call into C (``list`` over ``filterfalse``
+    over ``chain``): the interpreter switches threads only between bytecodes, and the garbage
+    collector, whose finalizers could run Python code, is paused meanwhile.  No instance of a
+    wrapper is a tuple, and no other object the heap walk can return is resized in place.
+    """
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return list(itertools.filterfalse(
+            functools.partial(type.__instancecheck__, tuple),
+            itertools.chain.from_iterable(itertools.starmap(gc.get_referrers, [classes]))))
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def late_patch_message(instances):
