@@ -217,6 +217,21 @@ def qualified_name(cls):
     return "%s.%s" % (cls.__module__, cls.__name__)
 
 
+def stands_in_for(replacement, original, patched_class=None):
+    """Mark ``replacement`` as the package's stand-in for ``original`` and return it.
+
+    ``__wrapped__`` leads back to the stock object (None where the class inherited it), the
+    docstring stays the stock one, and ``__wrapped_class__`` names the cell class whose step a
+    replacement ``call`` runs.
+    """
+    replacement.__wrapped__ = original
+    if original is not None:
+        replacement.__doc__ = original.__doc__
+    if patched_class is not None:
+        replacement.__wrapped_class__ = patched_class
+    return replacement
+
+
 # TF wraps its public API modules in a module subclass that forwards attribute reads to the real
 # module and keeps it under one of these names: TF 1.14's DeprecationWrapper (whose own
 # __dict__ holds no API names at all) and TF 1.15+'s TFModuleWrapper.

@@ -192,8 +192,4 @@ def make_gateable_block_lstm_call(block_class, original_call):
             return block_lstm_step(self, inputs, state)
         return original_call(self, inputs, state)
 
-    call.__wrapped__ = original_call
-    call.__wrapped_class__ = block_class
-    call.__doc__ = original_call.__doc__
-    call.__name__ = "call"
-    return call
+    return _compat.stands_in_for(call, original_call, block_class)

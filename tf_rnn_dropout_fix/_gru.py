@@ -184,11 +184,7 @@ def make_rerouting_call(gru_class, original_call):
         def call(self, inputs, state):
             return step(self, inputs, state, lambda: original_call(self, inputs, state))
 
-    call.__wrapped__ = original_call
-    call.__wrapped_class__ = gru_class
-    call.__doc__ = original_call.__doc__
-    call.__name__ = "call"
-    return call
+    return _compat.stands_in_for(call, original_call, gru_class)
 
 
 def can_reroute(cell):

@@ -104,8 +104,7 @@ def make_sequence_start(cls, name):
         return getattr(super(cls, self), name)(*args, **kwargs)
 
     method.__name__ = name
-    method.__wrapped__ = own
-    return method
+    return _compat.stands_in_for(method, own)
 
 
 def inherits(cls, name):

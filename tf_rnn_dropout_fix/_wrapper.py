@@ -251,9 +251,7 @@ def make_corrected_init(original_init):
         object.__setattr__(self, PLAN_ATTRIBUTE, make_plan(
             self, visitor, gate_keep_prob, arguments.get("input_size"), arguments.get("dtype")))
 
-    __init__.__wrapped__ = original_init
-    __init__.__doc__ = original_init.__doc__
-    return __init__
+    return _compat.stands_in_for(__init__, original_init)
 
 
 # --- The step ----------------------------------------------------------------------------------
@@ -341,9 +339,7 @@ def make_init_accepting_keras_lstm(cls, original_init):
             return original_init(self, *args, **kwargs)
         super(cls, self).__init__(*args, **kwargs)
 
-    __init__.__wrapped__ = original_init
-    __init__.__doc__ = original_init.__doc__
-    return __init__
+    return _compat.stands_in_for(__init__, original_init)
 
 
 def make_corrected_get_config(original):
@@ -354,9 +350,7 @@ def make_corrected_get_config(original):
         if plan is not None and _gate_requested(plan.gate_keep_prob):
             config["gate_keep_prob"] = plan.gate_keep_prob
         return config
-    get_config.__wrapped__ = original
-    get_config.__doc__ = original.__doc__
-    return get_config
+    return _compat.stands_in_for(get_config, original)
 
 
 def _user_visitor(wrapper):
@@ -414,6 +408,4 @@ def make_corrected_call(method_name, original):
                 return corrected_step(self, plan, inputs, state,
                                       lambda i, s: self._cell(i, s, scope))
         replacement = __call__
-    replacement.__wrapped__ = original
-    replacement.__doc__ = original.__doc__
-    return replacement
+    return _compat.stands_in_for(replacement, original)
