@@ -388,24 +388,26 @@ def _step_plan(wrapper, installed):
     return plan
 
 
+def _guarded_step(wrapper, inputs, state, call_cell, call_stock):
+    """One step, corrected or (unpatched meanwhile, disabled) stock, never half of each."""
+    with _guard.in_use() as installed:
+        plan = _step_plan(wrapper, installed)
+        if plan is None:
+            return call_stock()
+        return corrected_step(wrapper, plan, inputs, state, call_cell)
+
+
 def make_corrected_call(method_name, original):
     """The replacement step method, in the calling convention of ``method_name``."""
     if method_name == "_call_wrapped_cell":
         def _call_wrapped_cell(self, inputs, state, cell_call_fn, **kwargs):
-            with _guard.in_use() as installed:
-                plan = _step_plan(self, installed)
-                if plan is None:
-                    return original(self, inputs, state, cell_call_fn, **kwargs)
-                return corrected_step(self, plan, inputs, state,
-                                      lambda i, s: cell_call_fn(i, s, **kwargs))
+            return _guarded_step(
+                self, inputs, state, lambda i, s: cell_call_fn(i, s, **kwargs),
+                lambda: original(self, inputs, state, cell_call_fn, **kwargs))
         replacement = _call_wrapped_cell
     else:
         def __call__(self, inputs, state, scope=None):
-            with _guard.in_use() as installed:
-                plan = _step_plan(self, installed)
-                if plan is None:
-                    return original(self, inputs, state, scope)
-                return corrected_step(self, plan, inputs, state,
-                                      lambda i, s: self._cell(i, s, scope))
+            return _guarded_step(self, inputs, state, lambda i, s: self._cell(i, s, scope),
+                                 lambda: original(self, inputs, state, scope))
         replacement = __call__
     return _compat.stands_in_for(replacement, original)
