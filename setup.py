@@ -41,7 +41,10 @@ setup(
         "plot": ["matplotlib"],
         "test": ["pytest"],
     },
-    entry_points={"console_scripts": ["tf-rnn-dropout-fix = tf_rnn_dropout_fix.__main__:main"]},
+    entry_points={
+        "console_scripts": ["tf-rnn-dropout-fix = tf_rnn_dropout_fix.__main__:main"],
+        "flake8.extension": ["TRD = tf_rnn_dropout_fix._flake8:Plugin"],
+    },
     classifiers=[
         "Programming Language :: Python :: 3",
         "Programming Language :: Python :: 3.6",

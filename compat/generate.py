@@ -53,6 +53,9 @@ deps =
     pytest
     # the [plot] extra, installed with the pins so that they hold: the repro --plot tests
     matplotlib
+    # the scan's flake8 plugin and pre-commit hook tests; elsewhere they skip, saying so
+    py311: flake8
+    py311: pre-commit
 {deps}
 set_env =
     TF_CPP_MIN_LOG_LEVEL = 2

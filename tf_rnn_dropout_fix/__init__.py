@@ -140,7 +140,8 @@ def _started_as_command_line():
 
     ``python -m tf_rnn_dropout_fix`` (runpy is locating our ``__main__``) or the
     ``tf-rnn-dropout-fix`` script.  The command line then patches only for the subcommands that
-    need TensorFlow: ``scan`` must not import it.  Any other import patches as documented.
+    need TensorFlow: ``scan`` must not import it.  flake8 loading the package's plugin (the
+    same checks as ``scan``) counts too.  Any other import patches as documented.
     """
     argv = getattr(sys, "argv", None) or [""]
     script = re.sub(r"(-script\.pyw?|\.exe)$", "", os.path.basename(str(argv[0])))
@@ -151,6 +152,8 @@ def _started_as_command_line():
         if frame.f_code.co_name == "_get_module_details" \
                 and frame.f_globals.get("__name__") == "runpy" \
                 and frame.f_locals.get("mod_name") in (__name__, __name__ + ".__main__"):
+            return True
+        if str(frame.f_globals.get("__name__")).startswith("flake8."):
             return True
         frame = frame.f_back
     return False

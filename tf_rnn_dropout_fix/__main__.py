@@ -7,7 +7,6 @@ the others (``scan``) never import TensorFlow, which is why starting the command
 patch by itself (see ``tf_rnn_dropout_fix._started_as_command_line``).
 """
 import argparse
-import json
 import os
 import sys
 import textwrap
@@ -132,26 +131,22 @@ def _tf_version(text):
     try:
         return int(parts[0]), int(parts[1])
     except (IndexError, ValueError):
-        raise argparse.ArgumentTypeError("expected a version like 1.3 or 2.15, got %r" % text)
+        raise argparse.ArgumentTypeError("expected a version like 1.3, 2.15 or 3.6, got %r"
+                                         % text)
 
 
 def _run_scan(args):
+    from tf_rnn_dropout_fix._scan import _output
     missing = [path for path in args.paths if not os.path.exists(path)]
     if missing:
         args.parser.error("no such file or directory: %s" % ", ".join(missing))
-    findings, files = _scan.scan_paths(args.paths, args.tf_version)
-    if args.format == "json":
-        print(json.dumps([finding.as_dict() for finding in findings], indent=2))
-    else:
-        for finding in findings:
-            print(finding)
-        counts = [sum(1 for f in findings if f.severity == severity)
-                  for severity in (_scan.PROBLEM, _scan.NOTE, _scan.NOT_SCANNED)]
-        print("%s scan: %d file%s, %d problem%s, %d note%s, %d file%s not scanned"
-              % (PROG, files, "" if files == 1 else "s", counts[0], "" if counts[0] == 1 else "s",
-                 counts[1], "" if counts[1] == 1 else "s", counts[2],
-                 "" if counts[2] == 1 else "s"), file=sys.stderr)
-    return 1 if any(f.severity == _scan.PROBLEM for f in findings) else 0
+    findings, files = _scan.scan_paths(args.paths, args.tf_version, args.keras_version)
+    ignored = set(code.strip().upper() for code in (args.ignore or "").split(",") if code.strip())
+    findings = [f for f in findings if f.code not in ignored]
+    status = 1 if any(f.severity == _scan.PROBLEM for f in findings) else 0
+    if _output.write(_output.render(findings, args.format)) and args.format == "text":
+        _output.write(_output.summary(PROG, files, findings), sys.stderr)
+    return status
 
 
 def _codes_help():
@@ -169,11 +164,14 @@ def _add_scan(commands):
 Find every DropoutWrapper / RNNCellDropoutWrapper call whose state dropout reaches a GRU's
 carried state or an LSTM memory, without importing or running the code (TensorFlow is not
 needed).  State dropout: state_keep_prob given, by keyword or as the 4th positional argument,
-and not the literal 1; a variable or a placeholder counts.  The wrapped cell is traced through
-local names, self attributes, MultiRNNCell lists and comprehensions, append(), wrappers, local
-functions and subclasses; all spellings: tf.nn.rnn_cell, tf.contrib.rnn, tf.compat.v1,
-`from tensorflow.contrib import rnn`, `from ... import DropoutWrapper`, tf.nn.RNNCellDropoutWrapper.
-A cell the file does not reveal (a parameter, an import from elsewhere) is not reported.
+and not 1 (a local name bound only to 1 counts as 1); a parameter, an attribute or a
+placeholder counts.  The wrapped cell is traced across the files given: local names, self and
+class attributes, MultiRNNCell lists and comprehensions, append(), wrappers, functions and
+methods that return cells (every branch), dicts and lists of cell classes, functools.partial,
+imports (absolute, relative, package re-exports), subclasses, and GRU-like classes of the code
+base; all spellings: tf.nn.rnn_cell, tf.contrib.rnn, tf.compat.v1, `from tensorflow.contrib
+import rnn`, `from ... import DropoutWrapper`, tf.nn.RNNCellDropoutWrapper.  State dropout on
+a cell nobody can name (a parameter, a cell named by configuration) gets a note, TRD202.
 
 Directories are walked for *.py, skipping .git, .tox, __pycache__, site-packages and
 virtual environments; files named on the command line are scanned whatever their name.
@@ -183,15 +181,22 @@ codes:
 %s
 
 output: one `path:line:col: CODE message` line per finding, the fix in the message; a summary
-on stderr.  --format json prints a JSON list of {path, line, col, code, severity, cell, message}.
+on stderr.  --format json prints a JSON list of {path, line, col, code, severity, cell, message};
+--format sarif a SARIF 2.1.0 log (one result per finding, with the rules' metadata).
 exit status: 1 a problem was found; 0 none (notes and unscanned files alone give 0);
 2 usage error (a path that does not exist, a bad option).""" % _codes_help())
     scan.add_argument("paths", nargs="+", metavar="PATH", help="files or directories to scan")
-    scan.add_argument("--format", choices=("text", "json"), default="text",
-                      help="text (default, flake8 style) or json")
+    scan.add_argument("--format", choices=("text", "json", "sarif"), default="text",
+                      help="text (default, flake8 style), json, or sarif (SARIF 2.1.0, for "
+                           "code-scanning uploads)")
     scan.add_argument("--tf-version", type=_tf_version, metavar="X.Y",
                       help="the TensorFlow the code runs on: below 1.4, tuple-state LSTM notes "
                            "(TRD201) become problems; 1.4 or later hides them")
+    scan.add_argument("--keras-version", type=_tf_version, metavar="X.Y",
+                      help="the Keras the code runs on: 3.0 to 3.7 report "
+                           "keras.layers.GRU(recurrent_dropout=...) (TRD105)")
+    scan.add_argument("--ignore", metavar="CODES",
+                      help="comma-separated codes not to report, e.g. TRD202,TRD201")
     scan.set_defaults(run=_run_scan, needs_tensorflow=False, parser=scan)
 
 

@@ -155,7 +155,23 @@ def public_wrapper_classes(module):
     return found
 
 
-GRU_CLASS_NAMES = ("GRUCell", "GRUBlockCell", "CudnnCompatibleGRUCell")
+# The GRU families whose state dropout the package reroutes (DESIGN 3.3), and from which TF
+# release: before it (and for any other GRU-like cell) the policy falls back to 'warn'.  The
+# runtime decides per class from its shape (``gru_step_era``); ``scan`` reads this table to say
+# what the package does on the user's TF, so the two cannot drift.  GRUBlockCellV2 inherits
+# GRUBlockCell's step; the fused block cells take gate dropout where they are rerouted.
+#   (class name,              fused, rerouted from TF)
+GRU_FAMILIES = (
+    ("GRUCell",                False, (1, 2)),    # 'linear' 1.2 - 1.4, 'kernel' 1.5+, 'keras'
+    ("GRUBlockCell",           True,  (1, 5)),    # 1.2 - 1.4: variables made in __call__
+    ("GRUBlockCellV2",         True,  (1, 5)),
+    ("CudnnCompatibleGRUCell", False, (1, 5)),    # 1.4: variables made in call
+)
+GRU_CLASS_NAMES = tuple(name for name, _, _ in GRU_FAMILIES)
+
+# Keras 3 releases whose GRUCell masks the carried state in recurrent_dropout
+# (keras-team/keras#20276, fixed in 3.8 by keras-team/keras#20656): [first, fixed).
+KERAS3_GRU_CARRIED_STATE_DROPOUT = ((3, 0), (3, 8))
 
 
 _KERAS_LSTM_REFUSAL = "keras LSTM cell does not work with DropoutWrapper"

@@ -15,7 +15,7 @@ def encoder(inputs, keep_prob, layers=2):
     for _ in xrange(layers):
         cells.append(rnn.GRUCell(128))
     stack = rnn.MultiRNNCell(cells)
-    cell = rnn.DropoutWrapper(stack, 1.0, 1.0, keep_prob)  # expect: TRD101
+    cell = rnn.DropoutWrapper(stack, 1.0, 1.0, keep_prob)  # expect: TRD104
     try:
         outputs, state = tf.nn.dynamic_rnn(cell, inputs, dtype=tf.float32)
     except ValueError, e:

@@ -13,7 +13,7 @@ def build_model(inputs, keep_prob, num_units=256):
 
 def build_with_placeholder(inputs):
     keep = tf.placeholder_with_default(1.0, [])      # fed 0.8 in training
-    cell = tf.nn.rnn_cell.DropoutWrapper(tf.nn.rnn_cell.GRUCell(64), state_keep_prob=keep)  # expect: TRD101
+    cell = tf.nn.rnn_cell.DropoutWrapper(tf.nn.rnn_cell.GRUCell(64), state_keep_prob=keep)  # expect: TRD104
     evaluation = tf.nn.rnn_cell.DropoutWrapper(tf.nn.rnn_cell.GRUCell(64), state_keep_prob=1.0)
     return cell, evaluation, keep
 
@@ -23,11 +23,11 @@ def build_configurable(cell_type, keep):
         cell = tf.compat.v1.nn.rnn_cell.GRUCell(64)
     else:
         cell = tf.compat.v1.nn.rnn_cell.LSTMCell(64, state_is_tuple=False)
-    return tf.compat.v1.nn.rnn_cell.DropoutWrapper(cell, state_keep_prob=keep)  # expect: TRD101, TRD102
+    return tf.compat.v1.nn.rnn_cell.DropoutWrapper(cell, state_keep_prob=keep)  # expect: TRD104, TRD102
 
 
 def build_keras_cells(keep):
-    gru = tf.nn.RNNCellDropoutWrapper(tf.keras.layers.GRUCell(32), state_keep_prob=keep)  # expect: TRD101
+    gru = tf.nn.RNNCellDropoutWrapper(tf.keras.layers.GRUCell(32), state_keep_prob=keep)  # expect: TRD104
     lstm = tf.nn.RNNCellDropoutWrapper(tf.keras.layers.LSTMCell(32), state_keep_prob=0.9)  # expect: TRD103
     inputs_only = tf.nn.RNNCellDropoutWrapper(tf.keras.layers.GRUCell(32), input_keep_prob=0.9)
     return gru, lstm, inputs_only

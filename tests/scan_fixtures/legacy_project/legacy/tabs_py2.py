@@ -14,4 +14,4 @@ class Encoder(object):
 
     def build(self):
 	print "building"
-        return DropoutWrapper(self.cell, state_keep_prob=self.keep)  # expect: TRD101
+        return DropoutWrapper(self.cell, state_keep_prob=self.keep)  # expect: TRD104

@@ -15,7 +15,7 @@ class StackedEncoder(object):
         self.keep = keep
 
     def wrapped(self):
-        return [DW(cell=c, state_keep_prob=self.keep) for c in self.cells]  # expect: TRD101
+        return [DW(cell=c, state_keep_prob=self.keep) for c in self.cells]  # expect: TRD104
 
 
 class LayerNormGRU(GRUCell):
@@ -23,17 +23,17 @@ class LayerNormGRU(GRUCell):
 
 
 def subclass_cell(keep):
-    return DW(LayerNormGRU(32), state_keep_prob=keep)  # expect: TRD101
+    return DW(LayerNormGRU(32), state_keep_prob=keep)  # expect: TRD104
 
 
 def star_imported(keep):
     stack = MultiRNNCell([GRUCell(4)] * 2)  # noqa: F405
-    return DropoutWrapper(stack, state_keep_prob=keep)  # noqa: F405  # expect: TRD101
+    return DropoutWrapper(stack, state_keep_prob=keep)  # noqa: F405  # expect: TRD104
 
 
 def residual(keep):
     cell = contrib_rnn.ResidualWrapper(contrib_rnn.GRUCell(8))
-    return contrib_rnn.DropoutWrapper(cell, state_keep_prob=keep)  # expect: TRD101
+    return contrib_rnn.DropoutWrapper(cell, state_keep_prob=keep)  # expect: TRD104
 
 
 def tuple_lstm(keep):

@@ -27,11 +27,11 @@ def no_state_dropout(keep):
 
 def safe_cells(keep):
     vanilla = tf.nn.rnn_cell.DropoutWrapper(tf.nn.rnn_cell.BasicRNNCell(8), state_keep_prob=keep)
-    elsewhere = tf.nn.rnn_cell.DropoutWrapper(CustomGRU(8), state_keep_prob=keep)
+    elsewhere = tf.nn.rnn_cell.DropoutWrapper(CustomGRU(8), state_keep_prob=keep)  # expect: TRD104
     return vanilla, elsewhere
 
 
 def cell_from_the_caller(cell, keep, **options):
-    unknown_cell = tf.nn.rnn_cell.DropoutWrapper(cell, state_keep_prob=keep)
+    unknown_cell = tf.nn.rnn_cell.DropoutWrapper(cell, state_keep_prob=keep)  # expect: TRD202
     hidden_keep = tf.nn.rnn_cell.DropoutWrapper(tf.nn.rnn_cell.GRUCell(8), **options)
     return unknown_cell, hidden_keep

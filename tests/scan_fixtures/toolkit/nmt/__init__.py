@@ -1,0 +1,1 @@
+"""A small NMT-style toolkit: cells in nmt.layers, models in nmt.models (never run)."""
