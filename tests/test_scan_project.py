@@ -170,7 +170,8 @@ def test_sarif_has_the_required_fields_one_result_per_finding_and_rule_metadata(
         assert result["level"] in ("error", "warning", "note")
         assert result["message"]["text"] == finding.message
         location = result["locations"][0]["physicalLocation"]
-        assert location["artifactLocation"]["uri"] == finding.path.replace(os.sep, "/")
+        assert location["artifactLocation"]["uri"] == "file://" + finding.path.replace(
+            os.sep, "/")                        # absolute here; a relative path stays relative
         assert location["region"] == {"startLine": finding.line, "startColumn": finding.col}
     assert set(r["level"] for r in run["results"]) == set(["error", "warning", "note"])
 
@@ -216,6 +217,51 @@ def test_the_fixtures_are_read_identically_on_python_3_6_to_3_13():
     assert len(reference) > 30
     for python, findings in outputs.items():
         assert findings == reference, python
+
+
+# The package's own import on Python 2.7 is the py27 environments' business; the scan alone is
+# loaded here without it, so that this test says whether the scan reads the same on 2.7.
+_PY2_HARNESS = """\
+import json, sys, types
+package = types.ModuleType("tf_rnn_dropout_fix")
+package.__path__ = [sys.argv[1]]
+sys.modules["tf_rnn_dropout_fix"] = package
+from tf_rnn_dropout_fix import _scan
+findings, _ = _scan.scan_paths(sys.argv[2:], (1, 15), (3, 6))
+print(json.dumps([finding.as_dict() for finding in findings]))
+"""
+
+
+def test_the_scan_itself_runs_on_python_2_7_with_the_same_findings():
+    python = os.path.join(os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv"),
+                          "versions", "2.7.18", "bin", "python")
+    if not os.path.exists(python):
+        pytest.skip("no pyenv Python 2.7 here")
+    proc = subprocess.Popen([python, "-c", _PY2_HARNESS, os.path.join(ROOT, "tf_rnn_dropout_fix"),
+                             TOOLKIT, LEGACY], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            universal_newlines=True)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    here = [finding.as_dict() for finding in _scan.scan_paths([TOOLKIT, LEGACY], (1, 15),
+                                                              (3, 6))[0]]
+    assert json.loads(out) == json.loads(json.dumps(here))
+
+
+def test_the_installed_tensorflow_scans_fast_and_clean():
+    """The TF of this environment, all of it (TF 1.15: tensorflow_core, 2,385 files): no
+    finding, and well within the budget of 3 s per 2,400 files (twice that, for a shared CI
+    machine)."""
+    import time
+    import tensorflow as tf
+    top = os.path.dirname(os.path.dirname(os.path.abspath(tf.__file__)))
+    paths = [os.path.join(top, name) for name in ("tensorflow", "tensorflow_core")
+             if os.path.isdir(os.path.join(top, name))]
+    started = time.time()
+    findings, files = _scan.scan_paths(paths)
+    elapsed = time.time() - started
+    assert files > 300
+    assert [str(f) for f in findings] == []
+    assert elapsed < 6.0 * max(1.0, files / 2400.0), (elapsed, files)
 
 
 def test_the_scan_module_sources_compile_on_python_2_7():

@@ -7,6 +7,11 @@ import json
 import os
 import sys
 
+try:
+    from urllib.parse import quote
+except ImportError:             # Python 2.7
+    from urllib import quote
+
 from tf_rnn_dropout_fix._scan._rules import NOT_SCANNED, NOTE, PROBLEM, RULES
 from tf_rnn_dropout_fix._version import __version__
 
@@ -24,8 +29,12 @@ def summary(prog, files, findings):
 
 
 def _uri(path):
-    """A relative path stays relative (SARIF resolves it against the checkout); '/' separators."""
-    return path.replace(os.sep, "/")
+    """A relative path stays relative (SARIF resolves it against the checkout), an absolute one
+    is a file: URI; '/' separators, spaces and the like percent-encoded."""
+    uri = quote(path.replace(os.sep, "/"), safe="/:")
+    if os.path.isabs(path):
+        return "file://" + ("" if uri.startswith("/") else "/") + uri
+    return uri
 
 
 def _level(finding):
