@@ -21,6 +21,8 @@ import os
 import re
 import tokenize
 
+from tf_rnn_dropout_fix import _pycompat
+
 PROBLEM, NOTE, NOT_SCANNED = "problem", "note", "not scanned"
 
 # code -> (severity, title).  Problems set the exit status; the README and --help list these.
@@ -147,7 +149,7 @@ def _decode(data):
     byte, and the code we look for is ASCII.
     """
     try:
-        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        encoding, _ = _pycompat.detect_encoding(io.BytesIO(data).readline)
         return data.decode(encoding)
     except (SyntaxError, LookupError, UnicodeDecodeError):
         return data.decode("latin-1")
@@ -165,10 +167,10 @@ def parse(text):
     for attempt in (lambda: text, lambda: python2_rewrite(text),
                     lambda: python2_rewrite(_expand_leading_tabs(text))):
         try:
-            return ast.parse(attempt())
+            return _pycompat.parse_source(attempt())
         except SyntaxError as exc:          # IndentationError and TabError included
             error = exc
-        except (ValueError, tokenize.TokenError, RecursionError) as exc:   # NUL bytes, ...
+        except (ValueError, tokenize.TokenError, _pycompat.RecursionError) as exc:   # NUL bytes, ...
             error = error or SyntaxError("%s: %s" % (type(exc).__name__, exc))
     raise error
 
@@ -214,7 +216,7 @@ def _statements(tokens):
 
 def python2_rewrite(text):
     """``text`` with Python 2-only syntax blanked out; every other character stays in place."""
-    tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
+    tokens = list(_pycompat.generate_tokens(io.StringIO(text).readline))
     lines = io.StringIO(text).readlines()       # the rows tokenize counts (not str.splitlines)
     token_edits, statement_edits = [], []   # (start, end, replacement written at start)
 
@@ -725,7 +727,7 @@ def scan_source(text, path="<string>", tf_version=None):
     binder = _Binder()
     try:
         binder.visit(tree)
-    except RecursionError:
+    except _pycompat.RecursionError:
         return [_not_scanned(path, 1, 1, "nested too deeply to analyse")]
     resolver = _Resolver(binder)
     lines = text.split("\n")          # AST line numbers (str.splitlines also splits at \f)
