@@ -4,6 +4,7 @@ TensorFlow is deliberately not in ``install_requires``: users choose ``tensorflo
 ``tensorflow-cpu``, ``tensorflow-gpu`` or an internal build, and this package must never
 replace it.  The extras below name whole TF stacks for convenience.
 """
+import io
 import os
 import re
 
@@ -13,7 +14,7 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def _read(*parts):
-    with open(os.path.join(_HERE, *parts), encoding="utf-8") as handle:
+    with io.open(os.path.join(_HERE, *parts), encoding="utf-8") as handle:   # Python 2 too
         return handle.read()
 
 
@@ -32,8 +33,11 @@ setup(
     long_description_content_type="text/markdown",
     license="Apache-2.0",
     packages=find_packages(include=["tf_rnn_dropout_fix", "tf_rnn_dropout_fix.*"]),
-    python_requires=">=3.6",
-    install_requires=["absl-py"],
+    python_requires=">=2.7, !=3.0.*, !=3.1.*, !=3.2.*, !=3.3.*, !=3.4.*, !=3.5.*",
+    # Python 2.7: inspect.signature from its backport (tf_rnn_dropout_fix/_pycompat.py)
+    install_requires=["absl-py", 'funcsigs; python_version < "3"'],
+    # one wheel (py2.py3) for Python 2.7 and 3
+    options={"bdist_wheel": {"universal": True}},
     extras_require={
         "tf1": ["tensorflow>=1.2,<2"],
         "tf2": ["tensorflow>=2,<2.16"],
@@ -46,6 +50,8 @@ setup(
         "flake8.extension": ["TRD = tf_rnn_dropout_fix._flake8:Plugin"],
     },
     classifiers=[
+        "Programming Language :: Python :: 2",
+        "Programming Language :: Python :: 2.7",
         "Programming Language :: Python :: 3",
         "Programming Language :: Python :: 3.6",
         "Programming Language :: Python :: 3.7",

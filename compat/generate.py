@@ -17,6 +17,8 @@ Usage (standard library only, any Python 3.6+)::
 ``tests/test_compat_matrix.py`` runs the check, so a hand edit that drifts from the matrix fails
 the test suite.
 """
+from __future__ import print_function
+
 import argparse
 import json
 import os
@@ -56,6 +58,9 @@ deps =
     # the scan's flake8 plugin and pre-commit hook tests; elsewhere they skip, saying so
     py311: flake8
     py311: pre-commit
+    # Python 2.7: the tests' backports of Python 3's subprocess.run (timeouts) and configparser
+    subprocess32; python_version < "3"
+    configparser; python_version < "3"
 {deps}
 set_env =
     TF_CPP_MIN_LOG_LEVEL = 2
@@ -86,6 +91,12 @@ def version_tuple(text):
 def factor(row):
     """The tox factor of a row's TF line: ``tf115`` for TF 1.15, ``tf20`` for TF 2.0."""
     return "tf" + row["tf"].replace(".", "")
+
+
+def condition(row):
+    """The tox factor condition of a row's pins: all of its env name's factors (``py27-tf13``),
+    as one TF line has a constraints file per interpreter."""
+    return row["env"]
 
 
 def constraint_lines(row):
@@ -135,11 +146,11 @@ def render_tox_ini(rows):
     set_env = []
     for row in rows:
         for name, value in sorted(row["setenv"].items()):
-            set_env.append("%s%s: %s = %s" % (indent, factor(row), name, value))
+            set_env.append("%s%s: %s = %s" % (indent, condition(row), name, value))
     return _TOX_INI.format(
         env_list="\n".join(indent + row["env"] for row in rows),
         ci=", ".join(row["env"] for row in rows if row["ci"]),
-        deps="\n".join("%s%s: -r %s" % (indent, factor(row), row["constraints"]) for row in rows),
+        deps="\n".join("%s%s: -r %s" % (indent, condition(row), row["constraints"]) for row in rows),
         set_env="\n".join(set_env))
 
 

@@ -4,9 +4,13 @@ Every test runs against the real TensorFlow of its tox environment.  Graph-mode 
 ``tf.compat.v1`` where it exists (TF >= 1.13) and plain ``tf`` on older releases.
 """
 import os
-import subprocess
 import sys
 import warnings
+
+if sys.version_info[0] == 2:
+    import subprocess32 as subprocess     # Python 3's subprocess.run, with its timeout
+else:
+    import subprocess
 
 import numpy as np
 import pytest
@@ -148,11 +152,19 @@ split(config.list_physical_devices("CPU")[0], [device()] * 2)
 """
 
 
-def run_python(code, env=None, timeout=300):
-    """Run ``code`` in a fresh interpreter of this environment; returns (rc, stdout, stderr)."""
+def run_command(argv, env=None, timeout=300):
+    """Run ``argv`` with ``env`` added to this environment; returns (rc, stdout, stderr)."""
     full_env = dict(os.environ)
     full_env.update(env or {})
-    proc = subprocess.run([sys.executable, "-c", code], stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, env=full_env, timeout=timeout,
-                          universal_newlines=True)
+    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=full_env,
+                          timeout=timeout, universal_newlines=True)
     return proc.returncode, proc.stdout, proc.stderr
+
+
+def run_python(code, env=None, timeout=300):
+    """Run ``code`` in a fresh interpreter of this environment; returns (rc, stdout, stderr).
+
+    ``print`` in ``code`` is the function on every Python (2.7 included).
+    """
+    code = "from __future__ import print_function\n" + code
+    return run_command([sys.executable, "-c", code], env, timeout)

@@ -1,4 +1,5 @@
 """``bench``, the cost benchmark, at a tiny size: the JSON report users and CI scripts read."""
+import collections
 import json
 
 import pytest
@@ -14,7 +15,7 @@ TINY = ["--batch", "2", "--units", "4", "--steps", "3", "--repeats", "2", "--war
 def test_bench_json_reports_every_case_and_the_target_ratios(capsys):
     assert main(["bench", "--json"] + TINY) == 0
     last = capsys.readouterr().out.strip().splitlines()[-1]
-    report = json.loads(last)
+    report = json.loads(last, object_pairs_hook=collections.OrderedDict)   # in case order
     assert report["tf_version"] == tf.__version__
     assert dict((k, report["config"][k]) for k in ("batch", "units", "steps", "repeats")) == \
         {"batch": 2, "units": 4, "steps": 3, "repeats": 2}

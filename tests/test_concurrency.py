@@ -10,6 +10,7 @@ final patch must be corrected.
 The graphs are built by hand rather than with conftest's ``Run``: ``Run`` silences warnings
 with ``warnings.catch_warnings``, which is not safe to use from several threads.
 """
+import contextlib
 import sys
 import threading
 import time
@@ -126,6 +127,22 @@ def test_patch_and_unpatch_from_eight_threads_while_two_threads_build_graphs():
         assert _matches(second, corrected), "a wrapper built during the churn is not corrected now"
 
 
+@contextlib.contextmanager
+def _threads_switching_as_often_as_they_can():
+    """Every microsecond (Python 3's switch interval) or every bytecode (Python 2's check
+    interval)."""
+    if hasattr(sys, "setswitchinterval"):
+        get, set_, often = sys.getswitchinterval, sys.setswitchinterval, 1e-6
+    else:
+        get, set_, often = sys.getcheckinterval, sys.setcheckinterval, 1
+    saved = get()
+    set_(often)
+    try:
+        yield
+    finally:
+        set_(saved)
+
+
 def test_counting_stock_built_wrappers_never_breaks_a_tuple_another_thread_is_building():
     """patch() looks for wrappers built before it among the referrers of the wrapper classes.
 
@@ -146,20 +163,18 @@ def test_counting_stock_built_wrappers_never_breaks_a_tuple_another_thread_is_bu
             errors.append(exc)
 
     threads = [threading.Thread(target=build_tuples) for _ in range(2)]
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
-        for thread in threads:
-            thread.start()
-        deadline = time.time() + 3.0
-        while time.time() < deadline and not errors:
-            fix._patching._instances_built_stock([wrapper_class])
-            walks[0] += 1
-    finally:
-        stop[0] = True
-        for thread in threads:
-            thread.join()
-        sys.setswitchinterval(interval)
+    with _threads_switching_as_often_as_they_can():
+        try:
+            for thread in threads:
+                thread.start()
+            deadline = time.time() + 3.0
+            while time.time() < deadline and not errors:
+                fix._patching._instances_built_stock([wrapper_class])
+                walks[0] += 1
+        finally:
+            stop[0] = True
+            for thread in threads:
+                thread.join()
     assert not errors, "after %d walks: %r" % (walks[0], errors)
     assert walks[0] >= 10
 

@@ -60,12 +60,12 @@ def _reference(run, mask):
     outputs = []
     for t in range(inputs.shape[1]):
         x, dropped = inputs[:, t], h * mask
-        r, u = np.split(sigmoid(np.concatenate([x, dropped], 1) @ weights[0] + weights[1]), 2, 1)
+        r, u = np.split(sigmoid(np.concatenate([x, dropped], 1).dot(weights[0]) + weights[1]), 2, 1)
         if cudnn:
-            candidate = np.tanh(x @ weights[2] + weights[3]
-                                + r * (dropped @ weights[4] + weights[5]))
+            candidate = np.tanh(x.dot(weights[2]) + weights[3]
+                                + r * (dropped.dot(weights[4]) + weights[5]))
         else:
-            candidate = np.tanh(np.concatenate([x, r * dropped], 1) @ weights[2] + weights[3])
+            candidate = np.tanh(np.concatenate([x, r * dropped], 1).dot(weights[2]) + weights[3])
         h = u * h + (1 - u) * candidate
         outputs.append(h)
     return np.stack(outputs, 1)

@@ -85,7 +85,7 @@ def _lstm_masks(run):
     for t in range(len(states) - 1):
         c, h = [np.asarray(s, np.float64) for s in states[t]]
         new_c, new_h = [np.asarray(s, np.float64) for s in states[t + 1]]
-        z = np.concatenate([run.inputs[:, t], h], 1) @ kernel + bias
+        z = np.concatenate([run.inputs[:, t], h], 1).dot(kernel) + bias
         i, j, f, o = np.split(z, 4, 1)
         kept = sigmoid(f + 1.0) * c                       # forget_bias 1.0, the default
         candidate = sigmoid(i) * np.tanh(j)
@@ -102,8 +102,8 @@ def _gru_masks(run):
     for t in range(len(states) - 1):
         h, new_h = states[t], states[t + 1]
         x = run.inputs[:, t]
-        r, u = np.split(sigmoid(np.concatenate([x, h], 1) @ gate_kernel + gate_bias), 2, 1)
-        candidate = np.tanh(np.concatenate([x, r * h], 1) @ cand_kernel + cand_bias)
+        r, u = np.split(sigmoid(np.concatenate([x, h], 1).dot(gate_kernel) + gate_bias), 2, 1)
+        candidate = np.tanh(np.concatenate([x, r * h], 1).dot(cand_kernel) + cand_bias)
         masks.append((new_h - u * h) / ((1 - u) * candidate))
     return np.stack(masks)
 
@@ -182,7 +182,7 @@ def _keras_lstm_masks(run):
     for t in range(len(states) - 1):
         h, c = [np.asarray(s, np.float64) for s in states[t]]
         new_h, new_c = [np.asarray(s, np.float64) for s in states[t + 1]]
-        z = run.inputs[:, t] @ kernel + h @ recurrent + bias
+        z = run.inputs[:, t].dot(kernel) + h.dot(recurrent) + bias
         i, f, g, o = np.split(z, 4, 1)                  # Keras order [i, f, c, o]
         masks.append((new_c - sigmoid(f) * c) / (sigmoid(i) * np.tanh(g)))
         np.testing.assert_allclose(new_h, sigmoid(o) * np.tanh(new_c), rtol=1e-4, atol=1e-5)
@@ -198,8 +198,8 @@ def _keras_gru_masks(run):
     masks = []
     for t in range(len(states) - 1):
         h, new_h = states[t], states[t + 1]
-        x_z, x_r, x_h = np.split(run.inputs[:, t] @ kernel + input_bias, 3, 1)
-        h_z, h_r, h_h = np.split(h @ recurrent + recurrent_bias, 3, 1)
+        x_z, x_r, x_h = np.split(run.inputs[:, t].dot(kernel) + input_bias, 3, 1)
+        h_z, h_r, h_h = np.split(h.dot(recurrent) + recurrent_bias, 3, 1)
         z, r = sigmoid(x_z + h_z), sigmoid(x_r + h_r)
         masks.append((new_h - z * h) / ((1 - z) * np.tanh(x_h + r * h_h)))
     return np.stack(masks)

@@ -30,8 +30,8 @@ def _reference_gru(inputs, kernels, mask):
     for t in range(steps):
         x = inputs[:, t]
         dropped = h * mask
-        r, u = np.split(sigmoid(np.concatenate([x, dropped], 1) @ gate_kernel + gate_bias), 2, 1)
-        candidate = np.tanh(np.concatenate([x, r * dropped], 1) @ cand_kernel + cand_bias)
+        r, u = np.split(sigmoid(np.concatenate([x, dropped], 1).dot(gate_kernel) + gate_bias), 2, 1)
+        candidate = np.tanh(np.concatenate([x, r * dropped], 1).dot(cand_kernel) + cand_bias)
         h = u * h + (1 - u) * candidate
         outputs.append(h)
     return np.stack(outputs, 1)

@@ -14,13 +14,14 @@ from conftest import run_python
 # counter happens to cross its threshold, on our import or on the program's next allocations.
 _MEASURE = """
 import gc, json, sys, time
+clock = getattr(time, "perf_counter", time.time)     # Python 2.7: time.time
 gc.disable()
-start = time.perf_counter()
+start = clock()
 import tensorflow
-after_tf = time.perf_counter()
+after_tf = clock()
 before = set(sys.modules)
 import tf_rnn_dropout_fix
-done = time.perf_counter()
+done = clock()
 gc.enable()
 new = sorted(m for m in set(sys.modules) - before
              if not m.startswith("tf_rnn_dropout_fix"))
@@ -80,9 +81,10 @@ except ImportError as exc:
 
 _PROTOBUF_4 = """
 class ProtobufTooNew(object):     # what protobuf 4 does to TF 1.x at import
-    def find_spec(self, name, path, target=None):
+    def find_spec(self, name, path=None, target=None):
         if name.startswith("google.protobuf"):
             raise TypeError("Descriptors cannot be created directly.")
+    find_module = find_spec       # the same finder to Python 2's import
 sys.meta_path.insert(0, ProtobufTooNew())
 """
 

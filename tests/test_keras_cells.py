@@ -67,15 +67,15 @@ def _keras_gru_reference(inputs, h, mask, kernel, recurrent, bias, reset_after):
     """One Keras GRU step ([z, r, hh]) with the mask on h only inside the recurrent products."""
     dropped = h * mask
     if reset_after:
-        x_z, x_r, x_h = np.split(inputs @ kernel + bias[0], 3, 1)
-        h_z, h_r, h_h = np.split(dropped @ recurrent + bias[1], 3, 1)
+        x_z, x_r, x_h = np.split(inputs.dot(kernel) + bias[0], 3, 1)
+        h_z, h_r, h_h = np.split(dropped.dot(recurrent) + bias[1], 3, 1)
         z, r = sigmoid(x_z + h_z), sigmoid(x_r + h_r)
         candidate = np.tanh(x_h + r * h_h)
     else:
-        x_z, x_r, x_h = np.split(inputs @ kernel + bias, 3, 1)
+        x_z, x_r, x_h = np.split(inputs.dot(kernel) + bias, 3, 1)
         u_z, u_r, u_h = np.split(recurrent, 3, 1)
-        z, r = sigmoid(x_z + dropped @ u_z), sigmoid(x_r + dropped @ u_r)
-        candidate = np.tanh(x_h + (r * dropped) @ u_h)
+        z, r = sigmoid(x_z + dropped.dot(u_z)), sigmoid(x_r + dropped.dot(u_r))
+        candidate = np.tanh(x_h + (r * dropped).dot(u_h))
     return z * h + (1 - z) * candidate
 
 

@@ -10,11 +10,11 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 
 import pytest
 
+from conftest import run_command
 from tf_rnn_dropout_fix import _scan
 from tf_rnn_dropout_fix.__main__ import main
 
@@ -124,7 +124,7 @@ def test_walk_skips_vcs_tox_virtualenv_and_site_packages_but_scans_named_files(t
     finding = os.path.join(PROJECT, "train_gru.py")
     for folder in ("", ".git", ".tox/py27/lib", "venv/lib", "env/lib/python2.7/site-packages",
                    "__pycache__", "src"):
-        os.makedirs(str(tmp_path / folder), exist_ok=True)
+        (tmp_path / folder).mkdir(parents=True, exist_ok=True)
         shutil.copy(finding, str(tmp_path / folder / "model.py"))
     (tmp_path / "venv" / "pyvenv.cfg").write_text(u"home = /usr/bin\n")
     findings, files = _scan.scan_paths([str(tmp_path)])
@@ -139,10 +139,12 @@ def test_python2_rewrite_keeps_every_position_and_parses():
     path = os.path.join(PROJECT, "seq2seq_py2.py")
     with io.open(path, encoding="utf-8") as handle:
         original = handle.read()
-    with pytest.raises(SyntaxError):
-        ast.parse(original)
+    source = original.encode("utf-8")       # with its coding line, as Python 2 and 3 read it
+    if sys.version_info[0] >= 3:            # Python 2 reads the original itself
+        with pytest.raises(SyntaxError):
+            ast.parse(source)
     rewritten = _scan.python2_rewrite(original)
-    ast.parse(rewritten)
+    ast.parse(rewritten.encode("utf-8"))
     assert [len(line) for line in rewritten.splitlines()] == \
         [len(line) for line in original.splitlines()]
     kept = [(o, r) for o, r in zip(original.splitlines(), rewritten.splitlines()) if "rnn." in o]
@@ -161,12 +163,7 @@ def test_a_scanned_file_is_never_run(tmp_path):
 
 
 def _run_cli(argv, env=None, command=None):
-    full_env = dict(os.environ)
-    full_env.update(env or {})
-    proc = subprocess.run((command or [sys.executable, "-m", "tf_rnn_dropout_fix"]) + argv,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=full_env,
-                          universal_newlines=True, timeout=300)
-    return proc.returncode, proc.stdout, proc.stderr
+    return run_command((command or [sys.executable, "-m", "tf_rnn_dropout_fix"]) + argv, env)
 
 
 def test_scan_never_imports_tensorflow(tmp_path):

@@ -6,6 +6,8 @@ TensorFlow.  For those that do, the package's import-time patch is applied befor
 the others (``scan``) never import TensorFlow, which is why starting the command line does not
 patch by itself (see ``tf_rnn_dropout_fix._started_as_command_line``).
 """
+from __future__ import print_function
+
 import argparse
 import os
 import sys
@@ -242,6 +244,9 @@ def _apply_import_time_patch():
 def main(argv=None):
     """Run the command line; returns the exit status (argparse exits with 2 on usage errors)."""
     parser = build_parser()
+    if not (sys.argv[1:] if argv is None else argv):   # Python 2's argparse would exit
+        parser.print_help()
+        return 2
     args = parser.parse_args(argv)
     if getattr(args, "run", None) is None:
         parser.print_help()

@@ -22,20 +22,23 @@ variational_recurrent=True``; gate dropout is ``gate_keep_prob=0.8, variational_
   keras_gru_recurrent_dropout      TF 2.x: Keras ``GRU(units, recurrent_dropout=0.2,
                                    return_sequences=True)``, what users would pick instead
 """
+from __future__ import print_function
+
 import argparse
-import contextlib
+import collections
 import random
-import statistics
 import sys
 import time
 import warnings
+
+from tf_rnn_dropout_fix import _pycompat
 
 KEEP_PROB = 0.8
 DEFAULTS = {"batch": 64, "units": 256, "steps": 100, "repeats": 10, "warmup": 2, "threads": 1,
             "seed": 0}
 # wall: elapsed time, what a user waits for.  cpu: CPU seconds of this whole process (every TF
 # thread), which time spent waiting for a core that other programs hold does not inflate.
-CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+CLOCKS = {"wall": _pycompat.perf_counter, "cpu": _pycompat.process_time}
 
 # name: (cell family, dropout kind, stock wrapper)
 _WRAPPED_CASES = (
@@ -175,7 +178,7 @@ def _quiet_deprecations():
         from tensorflow.python.util import deprecation
         return deprecation.silence()
     except (ImportError, AttributeError):     # TF < 1.14: no switch; the notices print
-        return contextlib.suppress()
+        return _pycompat.null_context()
 
 
 def build_case(name, config):
@@ -209,7 +212,7 @@ def build_case(name, config):
 # --- Measuring ---------------------------------------------------------------------------------
 
 def _summary(times):
-    return {"median_s": statistics.median(times), "min_s": min(times), "max_s": max(times),
+    return {"median_s": _pycompat.median(times), "min_s": min(times), "max_s": max(times),
             "runs": len(times)}
 
 
@@ -248,7 +251,7 @@ def measure(config):
     finally:
         for case in built:
             case.close()
-    cases = dict((name, _summary(times[name])) for name in names)
+    cases = collections.OrderedDict((name, _summary(times[name])) for name in names)
     shown = dict((k, v) for k, v in config.items() if k != "cases")
     return {"tf_version": version, "config": shown, "cases": cases, "ratios": ratios(cases)}
 

@@ -10,9 +10,10 @@ Everything version-specific is data here plus small adapters:
   ``gates``/``candidate`` scopes up to TF 1.4, kernel attributes from ``build`` after).
 * ``per_step_dropout``, ``inner_cell``, ``flatten``/``pack``: the few calls whose spelling moved.
 """
-import inspect
 import re
 import sys
+
+from tf_rnn_dropout_fix import _pycompat
 
 SUPPORTED = ((1, 2), (2, 21))
 
@@ -43,7 +44,7 @@ def import_tensorflow():
         import tensorflow
         return tensorflow, None
     except ImportError as exc:
-        if getattr(exc, "name", None) == "tensorflow":
+        if _pycompat.missing_module_name(exc) == "tensorflow":
             return None, ("TensorFlow is not installed (%s). Install it with `pip install "
                           "tensorflow` (or tensorflow-cpu, or tensorflow-gpu for TF 1.x)" % exc)
         failure = "%s: %s" % (type(exc).__name__, exc)
@@ -119,7 +120,7 @@ def _classes_defined_in(module):
 
 def _init_parameters(cls):
     try:
-        return inspect.signature(vars(cls)["__init__"]).parameters
+        return _pycompat.signature(vars(cls)["__init__"]).parameters
     except (KeyError, TypeError, ValueError):
         return {}
 

@@ -20,7 +20,7 @@ recomputes the same mask.
 """
 import threading
 
-from tf_rnn_dropout_fix import _compat, _state_rules
+from tf_rnn_dropout_fix import _compat, _pycompat, _state_rules
 
 _swap_lock = threading.Lock()
 
@@ -113,17 +113,17 @@ class _CandidateGate(object):
         self._armed = {}          # thread id -> [dropout functions] for the next call
 
     def arm(self, dropout):
-        self._armed.setdefault(threading.get_ident(), []).append(dropout)
+        self._armed.setdefault(_pycompat.get_ident(), []).append(dropout)
 
     def disarm(self, dropout):
-        armed = self._armed.get(threading.get_ident())
+        armed = self._armed.get(_pycompat.get_ident())
         if armed and dropout in armed:
             armed.remove(dropout)
 
     def __call__(self, *args, **kwargs):
         activation = self.activation or _compat.tf_modules()[2].tanh    # fused cells: tanh
         value = activation(*args, **kwargs)
-        for dropout in self._armed.pop(threading.get_ident(), ()):
+        for dropout in self._armed.pop(_pycompat.get_ident(), ()):
             value = dropout(value)
         return value
 

@@ -16,11 +16,10 @@ variable creation, scopes, names, shapes and initialisers stay exactly the stock
 variables, checkpoints load both ways.  The corrected wrapper hands the dropped ``h`` to the
 cell through a thread-local request; a ``GRUCell`` called outside such a request runs stock.
 """
-import inspect
 import sys
 import threading
 
-from tf_rnn_dropout_fix import _compat, _gate
+from tf_rnn_dropout_fix import _compat, _gate, _pycompat
 
 _requests = threading.local()
 
@@ -176,7 +175,7 @@ def make_rerouting_call(gru_class, original_call):
             return call_original()
         return rerouted_step(self, inputs, state, dropped)
 
-    if "training" in inspect.signature(original_call).parameters:
+    if "training" in _pycompat.signature(original_call).parameters:
         def call(self, inputs, states, training=None):
             return step(self, inputs, states,
                         lambda: original_call(self, inputs, states, training=training))

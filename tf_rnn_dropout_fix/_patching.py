@@ -18,12 +18,11 @@ imports anything the program would not have imported.
 """
 import functools
 import gc
-import importlib.abc
 import itertools
 import sys
 import threading
 
-from tf_rnn_dropout_fix import _compat, _gate, _gru, _guard, _masks, _wrapper
+from tf_rnn_dropout_fix import _compat, _gate, _gru, _guard, _masks, _pycompat, _wrapper
 
 _MISSING = object()
 _lock = threading.RLock()
@@ -165,7 +164,7 @@ def _referrers_but_tuples(classes):
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return list(itertools.filterfalse(
+        return list(_pycompat.filterfalse(
             functools.partial(type.__instancecheck__, tuple),
             itertools.chain.from_iterable(itertools.starmap(gc.get_referrers, [classes]))))
     finally:
@@ -187,52 +186,28 @@ def late_patch_message(instances):
 
 # --- Copies imported after the patch -----------------------------------------------------------
 
-class _PatchingLoader(object):
-    """Delegates to the real loader, then patches the module it just executed."""
-
-    def __init__(self, loader):
-        self._loader = loader
-
-    def __getattr__(self, name):
-        return getattr(self._loader, name)
-
-    def create_module(self, spec):
-        return self._loader.create_module(spec)
-
-    def exec_module(self, module):
-        self._loader.exec_module(module)
-        for callback in _import_callbacks.pop(module.__name__, ()):
-            try:
-                callback()
-            except Exception:   # a flag name clash must not break the program's import
-                pass
-        with _lock:
-            if not _guard.installed():
-                return
-            try:
-                _patch_module(module)
-            except Exception as exc:   # never break the program's import
-                from tf_rnn_dropout_fix import _errors
-                _errors.warn("could not correct the DropoutWrapper copy in %s (%s: %s); it "
-                             "keeps the stock behaviour." % (module.__name__,
-                                                             type(exc).__name__, exc))
+def _after_import(module):
+    """Runs right after a selected module executes: its callbacks, then its patch."""
+    for callback in _import_callbacks.pop(module.__name__, ()):
+        try:
+            callback()
+        except Exception:   # a flag name clash must not break the program's import
+            pass
+    with _lock:
+        if not _guard.installed():
+            return
+        try:
+            _patch_module(module)
+        except Exception as exc:   # never break the program's import
+            from tf_rnn_dropout_fix import _errors
+            _errors.warn("could not correct the DropoutWrapper copy in %s (%s: %s); it "
+                         "keeps the stock behaviour." % (module.__name__,
+                                                         type(exc).__name__, exc))
 
 
-class _PostImportFinder(importlib.abc.MetaPathFinder):
-    """Finds nothing itself; wraps the loader of RNN cell modules found by the other finders."""
-
-    def find_spec(self, fullname, path, target=None):
-        if fullname not in _import_callbacks and not _compat.is_candidate_module(fullname):
-            return None
-        for finder in sys.meta_path:
-            if finder is self or not hasattr(finder, "find_spec"):
-                continue
-            spec = finder.find_spec(fullname, path, target)
-            if spec is not None:
-                if spec.loader is not None and hasattr(spec.loader, "exec_module"):
-                    spec.loader = _PatchingLoader(spec.loader)
-                return spec
-        return None
+def _wants(fullname):
+    """The modules the import hook waits for: RNN cell modules and those with callbacks."""
+    return fullname in _import_callbacks or _compat.is_candidate_module(fullname)
 
 
 def when_imported(name, callback):
@@ -250,7 +225,7 @@ def when_imported(name, callback):
 
 def _install_hook():
     if _hook[0] is None:
-        _hook[0] = _PostImportFinder()
+        _hook[0] = _pycompat.PostImportHook(_wants, _after_import)
         sys.meta_path.insert(0, _hook[0])
 
 

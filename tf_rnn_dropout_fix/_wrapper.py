@@ -15,12 +15,11 @@ graphs built from it after the patch are corrected too.  Both methods run inside
 ``_guard.in_use()``, so a concurrent ``unpatch()`` never leaves one half corrected.
 """
 import functools
-import inspect
 import math
 import numbers
 
 from tf_rnn_dropout_fix import (_compat, _config, _errors, _gate, _gru, _guard, _masks,
-                                _state_rules)
+                                _pycompat, _state_rules)
 
 PLAN_ATTRIBUTE = "_tf_rnn_dropout_fix_plan"
 _NOT_SEEN = object()     # no corrected constructor saw the wrapper: it predates the patch
@@ -214,7 +213,7 @@ def start_sequence(wrapper, plan):
 
 def make_corrected_init(original_init):
     """The replacement ``__init__`` for one wrapper logic class."""
-    signature = inspect.signature(original_init)
+    signature = _pycompat.signature(original_init)
     backport_filter = "dropout_state_filter_visitor" not in signature.parameters
 
     def __init__(self, *args, **kwargs):
