@@ -14,7 +14,8 @@ from conftest import TF_VERSION
 from tf_rnn_dropout_fix import _repro, _scan
 from tf_rnn_dropout_fix.__main__ import main
 
-README = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "README.md")
+SCAN_PAGE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs",
+                         "scan.md")
 
 
 def test_status_reports_python_tf_wrappers_and_where_the_policy_came_from(capsys):
@@ -112,7 +113,7 @@ def test_help_explains_every_command_and_every_scan_code(capsys):
     with pytest.raises(SystemExit):
         main(["scan", "--help"])
     text = capsys.readouterr().out
-    with open(README) as handle:
+    with open(SCAN_PAGE) as handle:
         readme = handle.read()
     for code in _scan.CODES:
         assert code in text and code in readme, code
@@ -130,7 +131,7 @@ def test_usage_errors_exit_2(capsys):
 
 @pytest.mark.skipif(TF_VERSION < (1, 4), reason="the tuple-state LSTM explodes too before TF 1.4")
 def test_readme_demonstration_table_matches_this_tf_for_the_tuple_lstm(capsys):
-    """The README says the tuple-state LSTM rows are identical on TF >= 1.4."""
+    """docs/usage.md says the tuple-state LSTM rows are identical on TF >= 1.4."""
     assert main(["repro", "--steps", "30", "--cell", "lstm"]) == 0
     rows = [l.split()[2:] for l in capsys.readouterr().out.splitlines()
             if l.split()[:1] == ["lstm"]]
