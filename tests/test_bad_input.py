@@ -1,9 +1,9 @@
 """DESIGN 3.7: bad input gets an exception naming the argument, the value and the fix.
 
-The catalogue below is the one README's "Bad input" table documents: wrapper arguments in
-``CATALOGUE`` (a dict of keyword arguments, or a function building them inside the test's graph
-when they are tensors), everything else in ``OTHER_CATALOGUE``.  Import-time environment values
-are covered in test_import.py.
+The catalogue below is the one the "Bad input" table of docs/reliability.md documents: wrapper
+arguments in ``CATALOGUE`` (a dict of keyword arguments, or a function building them inside the
+test's graph when they are tensors), everything else in ``OTHER_CATALOGUE``. Import-time
+environment values are covered in test_import.py.
 """
 import os
 

@@ -4,16 +4,18 @@ import json
 import os
 import platform
 import struct
+import subprocess
 import sys
 
 import numpy as np
 import pytest
 
-from conftest import TF_VERSION, run_command
+from conftest import TF_VERSION
 from tf_rnn_dropout_fix import _repro, _scan
 from tf_rnn_dropout_fix.__main__ import main
 
-README = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "README.md")
+SCAN_PAGE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs",
+                         "scan.md")
 
 
 def test_status_reports_python_tf_wrappers_and_where_the_policy_came_from(capsys):
@@ -32,8 +34,11 @@ def test_status_reports_python_tf_wrappers_and_where_the_policy_came_from(capsys
 def test_python_m_status_patches_before_reporting_and_names_the_environment_as_source():
     """Started as `python -m`, the package defers its import-time patch to the command line
     (scan must not import TensorFlow); status must still see it applied."""
-    rc, out, err = run_command([sys.executable, "-m", "tf_rnn_dropout_fix", "status", "--json"],
-                               env={"TF_RNN_DROPOUT_FIX_GRU_POLICY": "warn"})
+    env = dict(os.environ, TF_RNN_DROPOUT_FIX_GRU_POLICY="warn")
+    proc = subprocess.run([sys.executable, "-m", "tf_rnn_dropout_fix", "status", "--json"],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                          universal_newlines=True, timeout=300)
+    rc, out, err = proc.returncode, proc.stdout, proc.stderr
     assert rc == 0, err[-3000:]
     data = json.loads(out)
     assert data["patched"] is True
@@ -108,11 +113,8 @@ def test_help_explains_every_command_and_every_scan_code(capsys):
     with pytest.raises(SystemExit):
         main(["scan", "--help"])
     text = capsys.readouterr().out
-    readme = ""
-    for page in (README, os.path.join(os.path.dirname(README), "docs", "scan.md")):
-        if os.path.exists(page):
-            with open(page) as handle:
-                readme += handle.read()
+    with open(SCAN_PAGE) as handle:
+        readme = handle.read()
     for code in _scan.CODES:
         assert code in text and code in readme, code
     assert "exit status" in text
@@ -129,7 +131,7 @@ def test_usage_errors_exit_2(capsys):
 
 @pytest.mark.skipif(TF_VERSION < (1, 4), reason="the tuple-state LSTM explodes too before TF 1.4")
 def test_readme_demonstration_table_matches_this_tf_for_the_tuple_lstm(capsys):
-    """The README says the tuple-state LSTM rows are identical on TF >= 1.4."""
+    """docs/usage.md says the tuple-state LSTM rows are identical on TF >= 1.4."""
     assert main(["repro", "--steps", "30", "--cell", "lstm"]) == 0
     rows = [l.split()[2:] for l in capsys.readouterr().out.splitlines()
             if l.split()[:1] == ["lstm"]]

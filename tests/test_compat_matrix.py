@@ -51,12 +51,32 @@ def test_tox_ini_lists_the_matrix_and_the_ci_label_covers_the_representative_set
         assert "%s: -r %s" % (generate.condition(row), row["constraints"]) in deps
 
 
-def test_readme_table_has_a_row_per_environment_saying_what_was_verified():
-    with open(os.path.join(ROOT, "README.md")) as handle:
-        readme = handle.read()
+def _read(*parts):
+    with open(os.path.join(ROOT, *parts)) as handle:
+        return handle.read()
+
+
+def test_compatibility_page_has_a_row_per_environment_saying_what_was_verified():
+    page = _read("docs", "compatibility.md")
     for row in ROWS:
-        assert "| %s | %s | `%s` |" % (row["tf"], row["python"], row["env"]) in readme
-        assert row["verified"] in readme
+        assert "| %s | %s | `%s` |" % (row["tf"], row["python"], row["env"]) in page
+        assert row["verified"] in page
+
+
+def test_readme_summary_has_one_row_per_tf_line_covering_every_environment_once():
+    readme = _read("README.md")
+    groups = generate.tf_lines(ROWS)
+    assert [row for _, group in groups for row in group] == ROWS
+    assert len(groups) < len(ROWS) / 4
+    for _, group in groups:
+        assert len(set(generate.extra(row) for row in group)) == 1
+        assert len(set(row["python"] for row in group)) == 1
+        span = group[0]["tf"] + ("" if len(group) == 1 else " - " + group[-1]["tf"])
+        assert "| %s | %s | `%s` |" % (span, group[0]["python"], generate.extra(group[0])) in readme
+    assert "| 1.2 - 1.14 | 3.6 | `tf1` |" in readme
+    assert "| 2.16 - 2.21 | 3.11 | `tf2-legacy-keras` |" in readme
+    for row in ROWS:
+        assert row["verified"] not in readme
 
 
 @pytest.mark.skipif("TOX_ENV_NAME" not in os.environ, reason="runs inside a tox environment")
