@@ -58,7 +58,8 @@ set_env =
     TF_CPP_MIN_LOG_LEVEL = 2
     PYTHONHASHSEED = 0
 {set_env}
-commands = pytest --durations=10 {{posargs:tests}}
+commands =
+{commands}
 
 [pytest]
 addopts = -q -rfEs -p no:warnings -p no:cacheprovider
@@ -85,6 +86,33 @@ def factor(row):
     return "tf" + row["tf"].replace(".", "")
 
 
+def keras_factor(row):
+    """``keras36`` for a row that pins a Keras 3 release (``"keras": "3.6"``), else None.
+
+    Such a row runs TF 2.16+ with Keras 3 as ``tf.keras`` and no tf_keras, so
+    ``tf.compat.v1.nn.rnn_cell`` does not exist there: it runs only its ``tests``.
+    """
+    return "keras" + row["keras"].replace(".", "") if row.get("keras") else None
+
+
+def condition(rows, row):
+    """The tox factor condition that selects ``row`` alone: ``tf216-keras33``, ``tf216-!keras33``."""
+    own = keras_factor(row)
+    if own:
+        return "%s-%s" % (factor(row), own)
+    others = sorted(set(keras_factor(r) for r in rows if factor(r) == factor(row)) - {None})
+    return "-".join([factor(row)] + ["!" + other for other in others])
+
+
+def keras_pin(row):
+    """The keras version a row's constraints file pins, or None."""
+    for line in constraint_lines(row):
+        match = re.match(r"^keras==([0-9][0-9.]*)$", line)
+        if match:
+            return match.group(1)
+    return None
+
+
 def constraint_lines(row):
     """The requirement lines of a row's constraints file (comments and blanks left out)."""
     with open(os.path.join(ROOT, row["constraints"])) as handle:
@@ -109,9 +137,13 @@ def problems(rows):
         found.append("duplicate environment names")
     for row in rows:
         name = row["env"]
-        expected = "py%s-%s" % (row["python"].replace(".", ""), factor(row))
+        expected = "-".join(["py" + row["python"].replace(".", ""), factor(row)]
+                            + ([keras_factor(row)] if row.get("keras") else []))
         if name != expected:
-            found.append("%s: the name must be %s (interpreter and TF factors)" % (name, expected))
+            found.append("%s: the name must be %s (interpreter, TF and Keras factors)"
+                         % (name, expected))
+        if row.get("tests") and not row.get("keras"):
+            found.append("%s: only a Keras 3 row runs a subset of the tests" % name)
         if not os.path.exists(os.path.join(ROOT, row["constraints"])):
             found.append("%s: constraints file %s is missing" % (name, row["constraints"]))
             continue
@@ -119,9 +151,17 @@ def problems(rows):
         if pin is None or not pin[1].startswith(row["tf"] + "."):
             found.append("%s: %s must pin tensorflow or tensorflow-cpu ==%s.x"
                          % (name, row["constraints"], row["tf"]))
-        legacy = version_tuple(row["tf"]) >= LEGACY_KERAS_FROM
+        if row.get("keras"):
+            pin = keras_pin(row)
+            if pin is None or not pin.startswith(row["keras"] + "."):
+                found.append("%s: %s must pin keras==%s.x" % (name, row["constraints"],
+                                                              row["keras"]))
+            if version_tuple(row["tf"]) < LEGACY_KERAS_FROM or not row.get("tests"):
+                found.append("%s: a Keras 3 row needs TF 2.16+ and its list of tests" % name)
+        legacy = version_tuple(row["tf"]) >= LEGACY_KERAS_FROM and not row.get("keras")
         if (row["setenv"].get("TF_USE_LEGACY_KERAS") == "1") != legacy:
-            found.append("%s: TF_USE_LEGACY_KERAS=1 must be set exactly from TF 2.16 on" % name)
+            found.append("%s: TF_USE_LEGACY_KERAS=1 must be set exactly from TF 2.16 on, except "
+                         "in a Keras 3 row" % name)
         if not row.get("verified"):
             found.append("%s: say what the test suite verified there" % name)
     return found
@@ -132,12 +172,22 @@ def render_tox_ini(rows):
     set_env = []
     for row in rows:
         for name, value in sorted(row["setenv"].items()):
-            set_env.append("%s%s: %s = %s" % (indent, factor(row), name, value))
+            set_env.append("%s%s: %s = %s" % (indent, condition(rows, row), name, value))
+    command = "pytest --durations=10 {posargs:%s}"
+    subsets = [row for row in rows if row.get("tests")]
+    commands = [indent + command % "tests"]
+    if subsets:
+        commands = ["%s%s: %s" % (indent, "-".join("!" + keras_factor(row) for row in subsets),
+                                  command % "tests")]
+        commands += ["%s%s: %s" % (indent, keras_factor(row), command % " ".join(row["tests"]))
+                     for row in subsets]
     return _TOX_INI.format(
         env_list="\n".join(indent + row["env"] for row in rows),
         ci=", ".join(row["env"] for row in rows if row["ci"]),
-        deps="\n".join("%s%s: -r %s" % (indent, factor(row), row["constraints"]) for row in rows),
-        set_env="\n".join(set_env))
+        deps="\n".join("%s%s: -r %s" % (indent, condition(rows, row), row["constraints"])
+                       for row in rows),
+        set_env="\n".join(set_env),
+        commands="\n".join(commands))
 
 
 def render_readme_table(rows):
