@@ -69,7 +69,8 @@ set_env =
     TF_CPP_MIN_LOG_LEVEL = 2
     PYTHONHASHSEED = 0
 {set_env}
-commands = pytest --durations=10 {{posargs:tests}}
+commands =
+{commands}
 
 [pytest]
 addopts = -q -rfEs -p no:warnings -p no:cacheprovider
@@ -99,10 +100,32 @@ def factor(row):
     return "tf" + row["tf"].replace(".", "")
 
 
-def condition(row):
-    """The tox factor condition of a row's pins: all of its env name's factors (``py27-tf13``),
-    as one TF line has a constraints file per interpreter."""
-    return row["env"]
+def keras_factor(row):
+    """``keras36`` for a row that pins a Keras 3 release (``"keras": "3.6"``), else None.
+
+    Such a row runs TF 2.16+ with Keras 3 as ``tf.keras`` and no tf_keras, so
+    ``tf.compat.v1.nn.rnn_cell`` does not exist there: it runs only its ``tests``.
+    """
+    return "keras" + row["keras"].replace(".", "") if row.get("keras") else None
+
+
+def condition(rows, row):
+    """The tox factor condition that selects ``row`` alone: all of its env name's factors
+    (``py27-tf13``: one TF line has a constraints file per interpreter), and for a TF minor that
+    also has Keras 3 rows, none of theirs (``py311-tf216-!keras33``)."""
+    if keras_factor(row):
+        return row["env"]
+    others = sorted(set(keras_factor(r) for r in rows if factor(r) == factor(row)) - {None})
+    return "-".join([row["env"]] + ["!" + other for other in others])
+
+
+def keras_pin(row):
+    """The keras version a row's constraints file pins, or None."""
+    for line in constraint_lines(row):
+        match = re.match(r"^keras==([0-9][0-9.]*)$", line)
+        if match:
+            return match.group(1)
+    return None
 
 
 def constraint_lines(row):
@@ -129,9 +152,13 @@ def problems(rows):
         found.append("duplicate environment names")
     for row in rows:
         name = row["env"]
-        expected = "py%s-%s" % (row["python"].replace(".", ""), factor(row))
+        expected = "-".join(["py" + row["python"].replace(".", ""), factor(row)]
+                            + ([keras_factor(row)] if row.get("keras") else []))
         if name != expected:
-            found.append("%s: the name must be %s (interpreter and TF factors)" % (name, expected))
+            found.append("%s: the name must be %s (interpreter, TF and Keras factors)"
+                         % (name, expected))
+        if row.get("tests") and not row.get("keras"):
+            found.append("%s: only a Keras 3 row runs a subset of the tests" % name)
         if not os.path.exists(os.path.join(ROOT, row["constraints"])):
             found.append("%s: constraints file %s is missing" % (name, row["constraints"]))
             continue
@@ -139,9 +166,17 @@ def problems(rows):
         if pin is None or not pin[1].startswith(row["tf"] + "."):
             found.append("%s: %s must pin tensorflow or tensorflow-cpu ==%s.x"
                          % (name, row["constraints"], row["tf"]))
-        legacy = version_tuple(row["tf"]) >= LEGACY_KERAS_FROM
+        if row.get("keras"):
+            pin = keras_pin(row)
+            if pin is None or not pin.startswith(row["keras"] + "."):
+                found.append("%s: %s must pin keras==%s.x" % (name, row["constraints"],
+                                                              row["keras"]))
+            if version_tuple(row["tf"]) < LEGACY_KERAS_FROM or not row.get("tests"):
+                found.append("%s: a Keras 3 row needs TF 2.16+ and its list of tests" % name)
+        legacy = version_tuple(row["tf"]) >= LEGACY_KERAS_FROM and not row.get("keras")
         if (row["setenv"].get("TF_USE_LEGACY_KERAS") == "1") != legacy:
-            found.append("%s: TF_USE_LEGACY_KERAS=1 must be set exactly from TF 2.16 on" % name)
+            found.append("%s: TF_USE_LEGACY_KERAS=1 must be set exactly from TF 2.16 on, except "
+                         "in a Keras 3 row" % name)
         if not row.get("verified"):
             found.append("%s: say what the test suite verified there" % name)
     return found
@@ -152,20 +187,31 @@ def render_tox_ini(rows):
     set_env = []
     for row in rows:
         for name, value in sorted(row["setenv"].items()):
-            set_env.append("%s%s: %s = %s" % (indent, condition(row), name, value))
+            set_env.append("%s%s: %s = %s" % (indent, condition(rows, row), name, value))
+    command = "pytest --durations=10 {posargs:%s}"
+    subsets = [row for row in rows if row.get("tests")]
+    commands = [indent + command % "tests"]
+    if subsets:
+        commands = ["%s%s: %s" % (indent, "-".join("!" + keras_factor(row) for row in subsets),
+                                  command % "tests")]
+        commands += ["%s%s: %s" % (indent, keras_factor(row), command % " ".join(row["tests"]))
+                     for row in subsets]
     return _TOX_INI.format(
         env_list="\n".join(indent + row["env"] for row in rows),
         ci=", ".join(row["env"] for row in rows if row["ci"]),
-        deps="\n".join("%s%s: -r %s" % (indent, condition(row), row["constraints"]) for row in rows),
-        set_env="\n".join(set_env))
+        deps="\n".join("%s%s: -r %s" % (indent, condition(rows, row), row["constraints"])
+                       for row in rows),
+        set_env="\n".join(set_env),
+        commands="\n".join(commands))
 
 
 def tf_lines(rows):
-    """The rows in runs of one TF line: the same major, interpreter and Keras (tf_keras or not)."""
+    """The rows in runs of one TF line: the same major, interpreter and Keras (tf_keras or not,
+    or a Keras 3 release pinned as ``tf.keras``)."""
     lines = []
     for row in rows:
         key = (row["tf"].split(".")[0], row["python"],
-               version_tuple(row["tf"]) >= LEGACY_KERAS_FROM)
+               version_tuple(row["tf"]) >= LEGACY_KERAS_FROM, bool(row.get("keras")))
         if lines and lines[-1][0] == key:
             lines[-1][1].append(row)
         else:
@@ -174,7 +220,10 @@ def tf_lines(rows):
 
 
 def extra(row):
-    """The setup.py extra that installs a row's TF line."""
+    """The setup.py extra that installs a row's TF line (None for a Keras 3 row: its pins are
+    plain ``tensorflow`` and ``keras`` releases)."""
+    if row.get("keras"):
+        return None
     if row["tf"].startswith("1."):
         return "tf1"
     return "tf2-legacy-keras" if version_tuple(row["tf"]) >= LEGACY_KERAS_FROM else "tf2"
@@ -188,8 +237,9 @@ def render_summary_table(rows):
         envs = ("`%s`" % first["env"] if first is last
                 else "%d, `%s` ... `%s`" % (len(group), first["env"], last["env"]))
         ci = ", ".join(row["tf"] for row in group if row["ci"]) or "none"
-        lines.append("| %s | %s | `%s` | %s | %s |" % (span, first["python"], extra(first), envs,
-                                                       ci))
+        name = "`%s`" % extra(first) if extra(first) else "none: Keras %s" % ", ".join(
+            row["keras"] for row in group)
+        lines.append("| %s | %s | %s | %s | %s |" % (span, first["python"], name, envs, ci))
     return "\n".join(lines)
 
 

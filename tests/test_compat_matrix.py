@@ -27,8 +27,18 @@ CI_AT_LEAST = (("1.3", "2.7"), ("1.15", "2.7"), ("1.2", "3.6"), ("1.3", "3.6"), 
 
 
 def test_every_tf_minor_from_1_2_to_2_21_has_one_environment_on_an_interpreter_with_wheels():
-    assert [(row["tf"], row["python"]) for row in ROWS] == SUPPORTED
-    assert len(ROWS) == 52
+    tf_rows = [row for row in ROWS if not row.get("keras")]
+    assert [(row["tf"], row["python"]) for row in tf_rows] == SUPPORTED
+    assert len(tf_rows) == 52
+
+
+def test_keras_3_rows_cover_the_affected_gru_range_and_one_runs_in_ci():
+    """Keras 3.0 - 3.7 mask the GRU's carried state: extra rows pin releases of that range."""
+    keras_rows = [row for row in ROWS if row.get("keras")]
+    assert len(keras_rows) >= 2 and any(row["ci"] for row in keras_rows)
+    for row in keras_rows:
+        assert (3, 0) <= generate.version_tuple(row["keras"]) < (3, 8)
+        assert "tests/test_keras3_gru.py" in row["tests"]
 
 
 def test_the_matrix_is_consistent_and_every_generated_file_is_up_to_date():
@@ -48,7 +58,7 @@ def test_tox_ini_lists_the_matrix_and_the_ci_label_covers_the_representative_set
     assert set(CI_AT_LEAST) <= {(row["tf"], row["python"]) for row in ROWS if row["ci"]}
     deps = parser.get("testenv", "deps")
     for row in ROWS:
-        assert "%s: -r %s" % (generate.condition(row), row["constraints"]) in deps
+        assert "%s: -r %s" % (generate.condition(ROWS, row), row["constraints"]) in deps
 
 
 def _read(*parts):
@@ -86,3 +96,7 @@ def test_this_environment_holds_the_tensorflow_its_row_pins():
     assert "%d.%d" % sys.version_info[:2] == row["python"]
     for name, value in row["setenv"].items():
         assert os.environ.get(name) == value
+    if row.get("keras"):
+        import keras
+        assert keras.__version__ == generate.keras_pin(row)
+        assert "TF_USE_LEGACY_KERAS" not in os.environ

@@ -83,6 +83,8 @@ def _run_repro(args):
               file=sys.stderr)
         return 1
     version = tf_rnn_dropout_fix.status().tf_version
+    if args.cell == "keras3-gru":
+        return _run_repro_keras3_gru(args, version)
     print("TensorFlow %s: DropoutWrapper(state_keep_prob=%s, variational_recurrent=True), "
           "%d steps, stock versus corrected\n" % (version, _repro.STATE_KEEP_PROB, args.steps))
     comparisons = []
@@ -97,6 +99,33 @@ def _run_repro(args):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")     # log axis notices for all-NaN curves
             _repro.plot(comparisons, args.plot, version)
+        print("plot written to %s" % args.plot)
+    return 0
+
+
+def _run_repro_keras3_gru(args, version):
+    import tf_rnn_dropout_fix
+    from tf_rnn_dropout_fix import _repro
+    try:
+        import keras   # noqa: F401  (patched as it loads)
+    except ImportError as exc:
+        keras = exc
+    state = tf_rnn_dropout_fix.status().keras3_gru or ""
+    if not state.startswith("corrected"):
+        print("%s repro --cell keras3-gru needs a Keras 3.0 - 3.7 release, whose GRU masks its "
+              "carried state; here: %s." % (PROG, state or "no Keras 3 (%s)" % (keras,)),
+              file=sys.stderr)
+        return 1
+    print("TensorFlow %s, Keras 3 GRU: %s\nkeras.layers.GRU(32, recurrent_dropout=0.5), %d "
+          "steps, stock versus corrected\n" % (version, state, args.steps))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        comparison = _repro.compare("keras3-gru", args.steps)
+    print(_repro.format_table(*_repro.table(comparison)))
+    if args.plot:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            _repro.plot([comparison], args.plot, version)
         print("plot written to %s" % args.plot)
     return 0
 
@@ -116,9 +145,11 @@ state_is_tuple=False LSTM; the tuple-state LSTM is identical on TF >= 1.4.""",
                "why); 2 usage error, or --plot without matplotlib.")
     repro.add_argument("--steps", type=_positive_int, default=700, metavar="N",
                        help="sequence length (default 700: enough for stock to reach inf)")
-    repro.add_argument("--cell", choices=("gru", "lstm-concat", "lstm", "all"), default="all",
+    repro.add_argument("--cell", choices=("gru", "lstm-concat", "lstm", "all", "keras3-gru"),
+                       default="all",
                        help="gru, lstm-concat (LSTMCell, state_is_tuple=False), lstm (tuple "
-                            "state) or all (default)")
+                            "state), all (default: the three), or keras3-gru (Keras 3.0 - "
+                            "3.7's own GRU(recurrent_dropout=0.5))")
     repro.add_argument("--plot", metavar="FILE.png",
                        help="also draw max |state| against the time step (log scale), stock and "
                             "corrected, to this image; needs matplotlib: "

@@ -219,6 +219,50 @@ def gru_step_era(cls):
     return None
 
 
+# Keras 3 releases whose GRUCell masks the carried state in recurrent_dropout
+# (keras-team/keras#20276, fixed in 3.8 by keras-team/keras#20656): [first, fixed).
+KERAS3_GRU_CARRIED_STATE_DROPOUT = ((3, 0), (3, 8))
+
+
+def keras_version_of(cls):
+    """The version string of the Keras package that defines ``cls`` ('3.6.0'), or None."""
+    root = cls.__module__.split(".", 1)[0]
+    for name in (root + ".src.version", root):
+        value = getattr(sys.modules.get(name), "__version__", None)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def _code_names(function):
+    function = getattr(function, "__wrapped__", function)    # the stock code under a patch
+    return getattr(getattr(function, "__code__", None), "co_names", ())
+
+
+def keras3_gru_masks_carried_state(cls):
+    """True for a Keras 3 ``GRUCell`` whose ``recurrent_dropout`` masks ``h_{t-1}`` itself.
+
+    Read from the class: a Keras 3 cell (``keras.src``, a ``seed_generator``, masks from
+    ``get_recurrent_dropout_mask``) whose constructor does not ask for one mask per gate
+    (``dropout_mask_count``, which keras-team/keras#20656 added with the fix).  The release
+    table confirms it where the version is known.
+    """
+    if gru_step_era(cls) != "keras" or not cls.__module__.startswith("keras.src."):
+        return False
+    init_names = _code_names(vars(cls).get("__init__"))
+    if "seed_generator" not in init_names or "dropout_mask_count" in init_names \
+            or "get_recurrent_dropout_mask" not in _code_names(vars(cls).get("call")):
+        return False
+    version = parse_version(keras_version_of(cls))
+    low, high = KERAS3_GRU_CARRIED_STATE_DROPOUT
+    return version is None or low <= version < high
+
+
+def keras3_gru_classes(module):
+    """Keras 3 ``GRUCell`` classes in ``module`` that need the recurrent-dropout correction."""
+    return [cls for cls in _classes_defined_in(module) if keras3_gru_masks_carried_state(cls)]
+
+
 def gru_cell_classes(module):
     """GRUCell classes of a known layout (TF's or Keras') defined in ``module``."""
     return [cls for cls in _classes_defined_in(module) if gru_step_era(cls)]

@@ -161,24 +161,32 @@ REROUTED_STEP_FOR_ERA = {
 }
 
 
-def make_rerouting_call(gru_class, original_call):
-    """The replacement ``GRUCell.call``: stock unless a corrected wrapper asked for a reroute."""
+def make_rerouting_call(gru_class, original_call, own_step=None):
+    """The replacement ``GRUCell.call``: stock unless a corrected wrapper asked for a reroute.
+
+    ``own_step(cell, inputs, states, training, call_original)``, where given, runs instead of
+    the stock call when no wrapper asked: the correction of the cell's own recurrent dropout
+    (Keras 3.0 - 3.7, ``_keras3_gru``).
+    """
     rerouted_step = REROUTED_STEP_FOR_ERA[_compat.gru_step_era(gru_class)](gru_class)
 
     # The stock signature exactly: Keras inspects `call` and passes `training=` only to a call
     # that declares it (keras.layers.GRUCell), never to TF's (self, inputs, state).
-    def step(self, inputs, state, call_original):
+    def step(self, inputs, state, call_original, training=None):
         dropped = dropped_state_for(self) if getattr(_requests, "stack", None) else None
         if dropped is None and _gate.is_gated(self) and _gate.is_fused(self):
             dropped = state     # gate dropout only, on a fused GRUBlockCell: the Python step
         if dropped is None:
+            if own_step is not None:
+                return own_step(self, inputs, state, training, call_original)
             return call_original()
         return rerouted_step(self, inputs, state, dropped)
 
     if "training" in _pycompat.signature(original_call).parameters:
         def call(self, inputs, states, training=None):
             return step(self, inputs, states,
-                        lambda: original_call(self, inputs, states, training=training))
+                        lambda: original_call(self, inputs, states, training=training),
+                        training)
     else:
         def call(self, inputs, state):
             return step(self, inputs, state, lambda: original_call(self, inputs, state))

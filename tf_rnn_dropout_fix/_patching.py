@@ -22,7 +22,8 @@ import itertools
 import sys
 import threading
 
-from tf_rnn_dropout_fix import _compat, _gate, _gru, _guard, _masks, _pycompat, _wrapper
+from tf_rnn_dropout_fix import (_compat, _gate, _gru, _guard, _keras3_gru, _masks, _pycompat,
+                                _wrapper)
 
 _MISSING = object()
 _lock = threading.RLock()
@@ -84,7 +85,11 @@ def _patch_module(module):
             _set(cls, "__init__", _wrapper.make_init_accepting_keras_lstm(
                 cls, vars(cls)["__init__"]))
     for cls in _compat.gru_cell_classes(module):
-        if (cls, "call") not in _saved:
+        if (cls, "call") in _saved:
+            continue
+        if _compat.keras3_gru_masks_carried_state(cls):     # its own recurrent_dropout too
+            _keras3_gru.patch_class(cls, _set, _gru.make_rerouting_call)
+        else:
             _set(cls, "call", _gru.make_rerouting_call(cls, vars(cls)["call"]))
     for cls in _compat.block_lstm_classes(module):
         if (cls, "call") not in _saved:
@@ -107,7 +112,8 @@ def patch_loaded_modules(find_existing=False):
             raise
         _guard.set_installed(True)
         _install_hook()
-        newly_patched = [cls for cls, name in _order[before:] if name == "__init__"]
+        newly_patched = [cls for cls, name in _order[before:] if name == "__init__"
+                         and not _compat.keras3_gru_masks_carried_state(cls)]
         if not (find_existing and newly_patched):
             return []
         return _instances_built_stock(newly_patched)

@@ -126,9 +126,34 @@ class Comparison(object):
         self.runs = (("stock", stock_memory, stock_loss), ("corrected", fixed_memory, fixed_loss))
 
 
+def run_keras3_gru_case(steps, stock, units=32, batch=8, depth=16, rate=0.5, seed=0):
+    """Keras 3's own ``GRU(recurrent_dropout=rate)``: max |h| per step, loss after one SGD step."""
+    import keras
+    keras.utils.set_random_seed(seed)
+    rng = np.random.RandomState(seed)
+    inputs = rng.randn(batch, steps, depth).astype(np.float32)
+    if stock:
+        with tf_rnn_dropout_fix.disabled():
+            layer = keras.layers.GRU(units, recurrent_dropout=rate, return_sequences=True)
+    else:
+        layer = keras.layers.GRU(units, recurrent_dropout=rate, return_sequences=True)
+    model = keras.Sequential([keras.Input((steps, depth)), layer])
+    model.set_weights([rng.uniform(-0.5, 0.5, w.shape).astype(np.float32)
+                       for w in model.get_weights()])
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    values = np.asarray(model(inputs, training=True))
+    model.train_on_batch(inputs, np.zeros_like(values))
+    with np.errstate(invalid="ignore", over="ignore"):
+        final_loss = float(np.mean(np.square(np.asarray(model(inputs, training=True)))))
+        memory = np.max(np.abs(values), axis=(0, 2))
+    return memory, final_loss
+
+
 def compare(kind, steps):
-    stock_memory, stock_loss = run_case(kind, steps, stock=True)
-    fixed_memory, fixed_loss = run_case(kind, steps, stock=False)
+    case = run_keras3_gru_case if kind == "keras3-gru" else (
+        lambda steps, stock: run_case(kind, steps, stock))
+    stock_memory, stock_loss = case(steps, stock=True)
+    fixed_memory, fixed_loss = case(steps, stock=False)
     return Comparison(kind, stock_memory, stock_loss, fixed_memory, fixed_loss)
 
 
@@ -152,7 +177,8 @@ def format_table(header, rows):
 
 PLOT_INSTALL_HINT = "pip install 'tf-rnn-dropout-fix[plot]'  (or: pip install matplotlib)"
 _TITLES = {"gru": "GRUCell(32)", "lstm-concat": "LSTMCell(32, state_is_tuple=False)",
-           "lstm": "LSTMCell(32), tuple state"}
+           "lstm": "LSTMCell(32), tuple state",
+           "keras3-gru": "keras.layers.GRU(32, recurrent_dropout=0.5)"}
 _STYLES = {"stock": dict(color="#d62728", linewidth=1.6),
            "corrected": dict(color="#1f77b4", linewidth=1.6, linestyle="--")}
 

@@ -2,7 +2,7 @@
 import json
 import sys
 
-from tf_rnn_dropout_fix import _compat, _config, _patching
+from tf_rnn_dropout_fix import _compat, _config, _keras3_gru, _patching
 from tf_rnn_dropout_fix._version import __version__
 
 # sys.version_info, not the platform module: TF 1.10 never imports ``platform``, and the
@@ -14,7 +14,7 @@ class Status(object):
     """A snapshot of the patch state.  ``str(status)`` is a report, ``as_dict()`` JSON-able."""
 
     def __init__(self, tf_version, compat_layer, patched, problem, policy, policy_source,
-                 wrappers, gru_cells):
+                 wrappers, gru_cells, keras3_gru=None):
         self.tf_version = tf_version
         self.compat_layer = compat_layer
         self.patched = patched
@@ -23,6 +23,7 @@ class Status(object):
         self.policy_source = policy_source
         self.wrappers = wrappers
         self.gru_cells = gru_cells
+        self.keras3_gru = keras3_gru     # Keras 3's own GRUCell recurrent_dropout, or None
 
     def as_dict(self):
         return {
@@ -36,6 +37,7 @@ class Status(object):
             "gru_policy_source": self.policy_source,
             "wrappers": [dict(w) for w in self.wrappers],
             "gru_cells": list(self.gru_cells),
+            "keras3_gru_recurrent_dropout": self.keras3_gru,
         }
 
     def to_json(self):
@@ -58,6 +60,8 @@ class Status(object):
         if not self.wrappers:
             lines.append("  (none loaded)")
         lines.append("GRU cells rerouted: %s" % (", ".join(self.gru_cells) or "none"))
+        if self.keras3_gru:
+            lines.append("Keras 3 GRU recurrent_dropout: %s" % self.keras3_gru)
         return "\n".join(lines)
 
     def __repr__(self):
@@ -96,4 +100,5 @@ def build(problem):
                              "corrected": _is_corrected(cls)})
     wrappers.sort(key=lambda w: w["class"])
     gru = sorted(_compat.qualified_name(cls) for cls, name in _patching._order if name == "call")
-    return Status(version, layer, _patching.is_patched(), problem, policy, source, wrappers, gru)
+    return Status(version, layer, _patching.is_patched(), problem, policy, source, wrappers, gru,
+                  _keras3_gru.status_line(_patching._saved))
