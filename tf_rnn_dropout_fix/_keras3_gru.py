@@ -124,21 +124,25 @@ def corrected_step(cell, inputs, states):
     units = cell.units
     kernel, recurrent_kernel = cell.kernel, cell.recurrent_kernel
 
-    if 0.0 < cell.dropout < 1.0:
-        x_z, x_r, x_h = [inputs * m for m in _three(cell.get_dropout_mask(inputs))]
-    else:
-        x_z = x_r = x_h = inputs
-    x_z = ops.matmul(x_z, kernel[:, :units])
-    x_r = ops.matmul(x_r, kernel[:, units:2 * units])
-    x_h = ops.matmul(x_h, kernel[:, 2 * units:])
-    recurrent_bias = None
+    input_bias = recurrent_bias = None
     if cell.use_bias:
         input_bias = cell.bias
         if cell.reset_after:
             input_bias, recurrent_bias = cell.bias[0], cell.bias[1]
-        x_z = x_z + input_bias[:units]
-        x_r = x_r + input_bias[units:2 * units]
-        x_h = x_h + input_bias[2 * units:]
+    if 0.0 < cell.dropout < 1.0:
+        x_z, x_r, x_h = [inputs * m for m in _three(cell.get_dropout_mask(inputs))]
+        x_z = ops.matmul(x_z, kernel[:, :units])
+        x_r = ops.matmul(x_r, kernel[:, units:2 * units])
+        x_h = ops.matmul(x_h, kernel[:, 2 * units:])
+        if input_bias is not None:
+            x_z = x_z + input_bias[:units]
+            x_r = x_r + input_bias[units:2 * units]
+            x_h = x_h + input_bias[2 * units:]
+    else:       # one input for every gate: one product, as the stock implementation 2 does
+        matrix_x = ops.matmul(inputs, kernel)
+        if input_bias is not None:
+            matrix_x = matrix_x + input_bias
+        x_z, x_r, x_h = ops.split(matrix_x, 3, axis=-1)
 
     h_z, h_r, h_h = [h_tm1 * m for m in _three(cell.get_recurrent_dropout_mask(h_tm1))]
     recurrent_z = ops.matmul(h_z, recurrent_kernel[:, :units])
