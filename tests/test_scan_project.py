@@ -15,6 +15,7 @@ import sys
 
 import pytest
 
+import tf_rnn_dropout_fix
 from tf_rnn_dropout_fix import _compat, _scan
 from tf_rnn_dropout_fix._scan import _resolve
 
@@ -22,6 +23,9 @@ from test_scan import _expected      # the `# expect: CODE` marks, read independ
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+# Where the package under test comes from (the checkout, or the tox environment's install):
+# subprocesses import that same copy.
+PACKAGE_PATH = os.path.dirname(os.path.dirname(os.path.abspath(tf_rnn_dropout_fix.__file__)))
 TOOLKIT = os.path.join(HERE, "scan_fixtures", "toolkit")
 LEGACY = os.path.join(HERE, "scan_fixtures", "legacy_project")
 
@@ -140,7 +144,7 @@ def test_noqa_and_ignore_silence_the_unidentified_cell_note(tmp_path, capsys):
 
 
 def _cli(argv, **kwargs):
-    env = dict(os.environ, PYTHONPATH=ROOT)
+    env = dict(os.environ, PYTHONPATH=PACKAGE_PATH)
     return subprocess.Popen([sys.executable, "-m", "tf_rnn_dropout_fix"] + argv,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
                             universal_newlines=True, **kwargs)
@@ -185,17 +189,20 @@ def test_a_closed_pipe_ends_quietly_with_the_same_exit_status():
     assert "Traceback" not in err and "BrokenPipe" not in err, err
 
 
+def _pyenv_python(prefix):
+    """The pyenv build of Python ``prefix`` ('3.6.', '2.7.'), or None."""
+    versions = os.path.join(os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv"),
+                            "versions")
+    for name in sorted(os.listdir(versions)) if os.path.isdir(versions) else ():
+        python = os.path.join(versions, name, "bin", "python")
+        if name.startswith(prefix) and os.path.exists(python):
+            return python
+    return None
+
+
 def _interpreters():
-    root = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
-    found = []
-    for minor in range(6, 14):
-        for name in sorted(os.listdir(os.path.join(root, "versions"))) \
-                if os.path.isdir(os.path.join(root, "versions")) else ():
-            python = os.path.join(root, "versions", name, "bin", "python3")
-            if name.startswith("3.%d." % minor) and os.path.exists(python):
-                found.append(python)
-                break
-    return found
+    return [python for python in (_pyenv_python("3.%d." % minor) for minor in range(6, 14))
+            if python is not None]
 
 
 def test_the_fixtures_are_read_identically_on_python_3_6_to_3_13():
@@ -205,7 +212,7 @@ def test_the_fixtures_are_read_identically_on_python_3_6_to_3_13():
         pytest.skip("needs pyenv builds of Python 3.6 - 3.13 (found %d)" % len(interpreters))
     argv = ["-m", "tf_rnn_dropout_fix", "scan", "--format", "json", "--tf-version", "1.15",
             "--keras-version", "3.6", TOOLKIT, LEGACY]
-    env = dict(os.environ, PYTHONPATH=ROOT)
+    env = dict(os.environ, PYTHONPATH=PACKAGE_PATH)
     outputs = {}
     for python in [sys.executable] + interpreters:
         proc = subprocess.Popen([python] + argv, stdout=subprocess.PIPE,
@@ -233,11 +240,11 @@ print(json.dumps([finding.as_dict() for finding in findings]))
 
 
 def test_the_scan_itself_runs_on_python_2_7_with_the_same_findings():
-    python = os.path.join(os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv"),
-                          "versions", "2.7.18", "bin", "python")
-    if not os.path.exists(python):
+    python = _pyenv_python("2.7.")
+    if python is None:
         pytest.skip("no pyenv Python 2.7 here")
-    proc = subprocess.Popen([python, "-c", _PY2_HARNESS, os.path.join(ROOT, "tf_rnn_dropout_fix"),
+    proc = subprocess.Popen([python, "-c", _PY2_HARNESS,
+                             os.path.join(PACKAGE_PATH, "tf_rnn_dropout_fix"),
                              TOOLKIT, LEGACY], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             universal_newlines=True)
     out, err = proc.communicate(timeout=300)
@@ -265,11 +272,10 @@ def test_the_installed_tensorflow_scans_fast_and_clean():
 
 
 def test_the_scan_module_sources_compile_on_python_2_7():
-    python = os.path.join(os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv"),
-                          "versions", "2.7.18", "bin", "python")
-    if not os.path.exists(python):
+    python = _pyenv_python("2.7.")
+    if python is None:
         pytest.skip("no pyenv Python 2.7 here")
-    package = os.path.join(ROOT, "tf_rnn_dropout_fix")
+    package = os.path.join(PACKAGE_PATH, "tf_rnn_dropout_fix")
     files = [os.path.join(package, "_flake8.py")] + [
         os.path.join(package, "_scan", name) for name in os.listdir(os.path.join(package, "_scan"))
         if name.endswith(".py")]
@@ -298,7 +304,7 @@ def test_flake8_select_trd_runs_the_same_checks(tmp_path):
     tripwire = tmp_path / "tripwire" / "tensorflow"     # loading the plugin imports no TF
     tripwire.mkdir(parents=True)
     (tripwire / "__init__.py").write_text(u"raise ImportError('tripwire: tensorflow imported')\n")
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path / "tripwire"), ROOT]))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path / "tripwire"), PACKAGE_PATH]))
     proc = subprocess.Popen([flake8, "--select", "TRD", "--trd-tf-version", "1.15",
                              "--trd-keras-version", "3.6", "--max-line-length", "200", "nmt"],
                             cwd=copy, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,

@@ -14,11 +14,14 @@ from tf_rnn_dropout_fix._version import __version__
 _projects = {}      # package root -> modules of the files under it, read once per process
 
 
-def _version(text):
+def _version(option, text):
     if not text:
         return None
     parts = str(text).strip().split(".")
-    return int(parts[0]), int(parts[1])
+    try:
+        return int(parts[0]), int(parts[1])
+    except (IndexError, ValueError):
+        raise ValueError("%s: expected a version like 1.15 or 3.6, got %r" % (option, text))
 
 
 def _package_root(path):
@@ -65,8 +68,9 @@ class Plugin(object):
 
     @classmethod
     def parse_options(cls, options):
-        cls.tf_version = _version(getattr(options, "trd_tf_version", None))
-        cls.keras_version = _version(getattr(options, "trd_keras_version", None))
+        cls.tf_version = _version("--trd-tf-version", getattr(options, "trd_tf_version", None))
+        cls.keras_version = _version("--trd-keras-version",
+                                     getattr(options, "trd_keras_version", None))
 
     def run(self):
         if self.lines is not None:

@@ -46,12 +46,13 @@ class Cell(object):
     lstm-concat, lstm-keras, lstm-tuple, unknown.
     """
 
-    def __init__(self, kind, name, path, line, family=None):
+    def __init__(self, kind, name, path, line, family=None, short=None):
         self.kind, self.name, self.path, self.line, self.family = kind, name, path, line, family
+        self.short = short or name          # the class alone, for the advice
 
     def within(self, prefix, kind=None):
         return Cell(kind or self.kind, "%s of %s" % (prefix, self.name), self.path, self.line,
-                    self.family)
+                    self.family, self.short)
 
 
 def tf_class(path):
@@ -398,13 +399,13 @@ class Resolver(object):
                 inherited.extend(cell for cell in found if cell.kind != "unknown")
         if inherited:
             if own_step:    # its own step: the package cannot reroute it, it only warns
-                return [Cell("gru-custom", c.name, c.path, c.line) if c.kind.startswith("gru")
-                        else c for c in inherited]
+                return [Cell("gru-custom", c.name, c.path, c.line, short=label)
+                         if c.kind.startswith("gru") else c for c in inherited]
             return inherited
         if "GRU" in node.name.upper() or _steps_like_gru(node):
-            return [Cell("gru-custom", "%s (a GRU-like cell of this code base, %s:%d)"
+            return [Cell("gru-custom", "%s (a GRU-like class, %s:%d)"
                          % (label, binding.scope.module.path, node.lineno) if subclass is None
-                         else label, scope.module.path, call.lineno)]
+                         else label, scope.module.path, call.lineno, short=label)]
         if unknown_bases:
             return [self._unknown(call, scope, "`%s`, a subclass of a class the scan cannot "
                                                "see" % node.name)]

@@ -72,7 +72,7 @@ def _gru_fix(cell, tf_version):
         return ("tf_rnn_dropout_fix cannot reroute %s (not a TF GRU family, or a subclass with "
                 "its own step): it only warns. Set state_keep_prob=1.0 and drop h inside the "
                 "step only where it enters the recurrent matrix products, or build on "
-                "tf.nn.rnn_cell.GRUCell, which the package reroutes" % cell.name)
+                "tf.nn.rnn_cell.GRUCell, which the package reroutes" % cell.short)
     if cell.kind == "gru-keras":
         return (_FIX_IMPORT + " (reroutes it while the GRUCell has no dropout of its own) or "
                 "GRUCell(recurrent_dropout=...) instead of state_keep_prob")
