@@ -46,7 +46,8 @@ def _license_metadata():
 
 # TF 1.x: protobuf >= 3.20 cannot load TF 1.x's generated *_pb2 modules, and numpy must be one
 # the wheels were built against (compat/constraints/tf1*.txt say which, per TF minor).  pip takes
-# the newest TF 1.x an interpreter has wheels for: 1.15 on Python 2.7 and 3.7, 1.14 on 3.6.
+# the newest TF 1.x an interpreter has wheels for: 1.15.5 on Python 3.6 and 3.7 (measured with
+# numpy 1.16.6 and 1.18.5, protobuf 3.19.6), 1.15.0 on 2.7.
 _TF1 = [
     "tensorflow>=1.2,<2",
     "protobuf>=3.2,<3.18; python_version<'3'",
@@ -55,7 +56,8 @@ _TF1 = [
     "numpy>=1.16,<1.19; python_version=='3.7'",
     "h5py<2.11",
 ]
-# TF 2.0 - 2.15 (tf.keras is Keras 2): 2.1 on Python 2.7, 2.11 on 3.7, 2.15 on 3.9 - 3.11.
+# TF 2.0 - 2.15 (tf.keras is Keras 2): 2.1 on Python 2.7, 2.11 on 3.7, 2.15 on 3.9 - 3.11
+# (measured on 3.7 and 3.11: numpy 1.21.6 and 1.26.4, protobuf 3.19.6 and 4.25.9).
 _TF2 = [
     "tensorflow>=2,<2.16",
     "protobuf<3.18; python_version<'3'",
