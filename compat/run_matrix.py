@@ -34,7 +34,8 @@ import generate  # noqa: E402  (compat/generate.py: reads compat/matrix.json)
 
 _TOX_RESULT = re.compile(r"^\s*(?P<env>\S+): (?P<result>OK|FAIL)\b.*?\((?P<total>[\d.]+)"
                          r"(?:=setup\[(?P<setup>[\d.]+)\]\+cmd\[(?P<cmd>[\d.]+)\])?", re.M)
-_PYTEST_COUNTS = re.compile(r"^=*\s*((?:\d+ \w+(?:, )?)+) in [\d.]+s", re.M)
+# pytest >= 5 ends "... in 9.50s", pytest 4.6 (Python 2.7) "... in 9.50 seconds"
+_PYTEST_COUNTS = re.compile(r"^=*\s*((?:\d+ \w+(?:, )?)+) in [\d.]+ ?s", re.M)
 _MISSING_INTERPRETER = "could not find python interpreter"
 GB = 1024.0 ** 3
 # What the package found and corrected in a passed environment, for the report: the copies of

@@ -1,5 +1,7 @@
 """DESIGN 3.3: the GRU policy (reroute, warn, raise), its sources, and the fallback to warn."""
+import json
 import os
+import sys
 import warnings
 
 import numpy as np
@@ -7,7 +9,7 @@ import pytest
 
 import tensorflow as tf
 import tf_rnn_dropout_fix as fix
-from conftest import RNN_CELL, TF_VERSION, V1
+from conftest import RNN_CELL, TF_VERSION, V1, run_python
 
 
 def _wrap_gru(cell=None, **kwargs):
@@ -58,6 +60,34 @@ def test_policy_from_the_environment_and_its_validation():
         assert "TF_RNN_DROPOUT_FIX_GRU_POLICY" in str(caught.value) and "reroute" in str(caught.value)
     finally:
         del os.environ["TF_RNN_DROPOUT_FIX_GRU_POLICY"]
+
+
+_ABSL_APP = """
+import json, sys
+import tf_rnn_dropout_fix as fix
+absl_loaded_by_tf = "absl.flags" in sys.modules     # TF >= 1.14 imports it
+from absl import flags
+flags.FLAGS(["app", "--tf_rnn_dropout_fix_gru_policy=raise"])
+status = fix.status().as_dict()
+from conftest import RNN_CELL
+try:
+    RNN_CELL.DropoutWrapper(RNN_CELL.GRUCell(4), state_keep_prob=0.8)
+    raised = False
+except fix.UnsafeStateDropoutError:
+    raised = True
+print(json.dumps([absl_loaded_by_tf, status["gru_policy"], status["gru_policy_source"], raised]))
+"""
+
+
+def test_policy_from_an_absl_flag_declared_when_absl_loads():
+    """The package declares its flags through its import hook when absl.flags loads: while the
+    package imports TF (TF >= 1.14 imports absl) or when the app imports it (TF < 1.14)."""
+    pytest.importorskip("absl.flags")     # a dependency of the package: only dev trees lack it
+    rc, out, err = run_python(_ABSL_APP, env={"PYTHONPATH": os.pathsep.join(sys.path)})
+    assert rc == 0, err[-3000:]
+    absl_loaded_by_tf, policy, source, raised = json.loads(out.strip().splitlines()[-1])
+    assert absl_loaded_by_tf == (TF_VERSION >= (1, 14))
+    assert (policy, source, raised) == ("raise", "flag", True)
 
 
 def test_code_policy_wins_over_the_environment():

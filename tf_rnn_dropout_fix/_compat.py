@@ -10,6 +10,7 @@ Everything version-specific is data here plus small adapters:
   ``gates``/``candidate`` scopes up to TF 1.4, kernel attributes from ``build`` after).
 * ``per_step_dropout``, ``inner_cell``, ``flatten``/``pack``: the few calls whose spelling moved.
 """
+import importlib
 import re
 import sys
 
@@ -356,7 +357,10 @@ def stateless_uniform(shape, seed, dtype):
     try:
         from tensorflow.python.ops import gen_stateless_random_ops
     except ImportError:      # TF < 1.5 keeps the op's Python wrapper in contrib
-        from tensorflow.contrib.stateless import gen_stateless_random_ops
+        # by its full name: the package deletes its attribute (remove_undocumented), which
+        # Python 2's `from ... import` does not find in sys.modules as Python 3 does
+        gen_stateless_random_ops = importlib.import_module(
+            "tensorflow.contrib.stateless.gen_stateless_random_ops")
     return gen_stateless_random_ops.stateless_random_uniform(shape, seed, dtype=dtype)
 
 

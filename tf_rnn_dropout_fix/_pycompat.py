@@ -255,5 +255,8 @@ class _Py2Loader(object):
         finally:
             if handle is not None:
                 handle.close()
+        parent, _, name = fullname.rpartition(".")
+        if parent:      # what the import does next; the callback's `from parent import name` needs it
+            setattr(sys.modules[parent], name, module)
         self._after(module)
         return module
