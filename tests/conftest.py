@@ -38,6 +38,16 @@ KERAS_LSTM_REFUSED_REASON = ("stock TF %s refuses a Keras LSTMCell in tf.nn.RNNC
                              % tf.__version__)
 
 
+def contrib(path):
+    """``tf.contrib.<path>``, or None where this TF release does not have it."""
+    value = tf
+    for name in ("contrib." + path).split("."):
+        value = getattr(value, name, None)
+        if value is None:
+            return None
+    return value
+
+
 def seeded_weights(session, seed=0, scale=0.5):
     """Give every kernel the same values in every graph (Keras 2 initialisers are unseeded).
 
