@@ -158,11 +158,11 @@ split(config.list_physical_devices("CPU")[0], [device()] * 2)
 """
 
 
-def run_python(code, env=None, timeout=300):
+def run_python(code, env=None, timeout=300, args=()):
     """Run ``code`` in a fresh interpreter of this environment; returns (rc, stdout, stderr)."""
     full_env = dict(os.environ)
     full_env.update(env or {})
-    proc = subprocess.run([sys.executable, "-c", code], stdout=subprocess.PIPE,
+    proc = subprocess.run([sys.executable, "-c", code] + list(args), stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, env=full_env, timeout=timeout,
                           universal_newlines=True)
     return proc.returncode, proc.stdout, proc.stderr
