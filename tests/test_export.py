@@ -114,8 +114,9 @@ def _train_estimator(model_dir, x, y, steps=3):
 
 
 def _export_estimator(estimator, path, x):
-    serving = ESTIMATOR.export.build_raw_serving_input_receiver_fn(
-        {"x": V1.placeholder(tf.float32, [None, NAN_STEPS, DEPTH], name="x")})
+    def serving():                 # called inside the export graph (TF 2 runs eagerly outside)
+        inputs = V1.placeholder(tf.float32, [None, NAN_STEPS, DEPTH], name="x")
+        return ESTIMATOR.export.ServingInputReceiver({"x": inputs}, {"x": inputs})
     export = getattr(estimator, "export_saved_model", None) or estimator.export_savedmodel
     exported = export(path, serving)
     return exported.decode() if isinstance(exported, bytes) else exported
