@@ -42,6 +42,16 @@ KERAS_LSTM_REFUSED_REASON = ("stock TF %s refuses a Keras LSTMCell in tf.nn.RNNC
                              % tf.__version__)
 
 
+def contrib(path):
+    """``tf.contrib.<path>``, or None where this TF release does not have it."""
+    value = tf
+    for name in ("contrib." + path).split("."):
+        value = getattr(value, name, None)
+        if value is None:
+            return None
+    return value
+
+
 def seeded_weights(session, seed=0, scale=0.5):
     """Give every kernel the same values in every graph (Keras 2 initialisers are unseeded).
 
@@ -161,10 +171,11 @@ def run_command(argv, env=None, timeout=300):
     return proc.returncode, proc.stdout, proc.stderr
 
 
-def run_python(code, env=None, timeout=300):
-    """Run ``code`` in a fresh interpreter of this environment; returns (rc, stdout, stderr).
+def run_python(code, env=None, timeout=300, args=()):
+    """Run ``code`` (with ``args``) in a fresh interpreter of this environment; returns
+    (rc, stdout, stderr).
 
     ``print`` in ``code`` is the function on every Python (2.7 included).
     """
     code = "from __future__ import print_function\n" + code
-    return run_command([sys.executable, "-c", code], env, timeout)
+    return run_command([sys.executable, "-c", code] + list(args), env, timeout)

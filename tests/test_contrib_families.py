@@ -12,33 +12,23 @@ import numpy as np
 import pytest
 
 import tensorflow as tf
-from conftest import RNN_CELL, TF_VERSION, V1, sigmoid
+from conftest import RNN_CELL, TF_VERSION, V1, contrib, sigmoid
 
 pytestmark = pytest.mark.skipif(TF_VERSION >= (2, 0), reason="tf.contrib exists in TF 1.x only")
 UNITS = 6
 
 
-def _contrib(path):
-    """``tf.contrib.<path>``, or None where this TF release does not have it."""
-    value = tf
-    for name in ("contrib." + path).split("."):
-        value = getattr(value, name, None)
-        if value is None:
-            return None
-    return value
-
-
 GRU_FAMILIES = {
-    "GRUBlockCell": lambda: _contrib("rnn.GRUBlockCell")(UNITS),
-    "GRUBlockCellV2": lambda: _contrib("rnn.GRUBlockCellV2")(UNITS),
-    "CudnnCompatibleGRUCell": lambda: _contrib("cudnn_rnn.CudnnCompatibleGRUCell")(UNITS),
+    "GRUBlockCell": lambda: contrib("rnn.GRUBlockCell")(UNITS),
+    "GRUBlockCellV2": lambda: contrib("rnn.GRUBlockCellV2")(UNITS),
+    "CudnnCompatibleGRUCell": lambda: contrib("cudnn_rnn.CudnnCompatibleGRUCell")(UNITS),
 }
 GRU_PATHS = {"GRUBlockCell": "rnn.GRUBlockCell", "GRUBlockCellV2": "rnn.GRUBlockCellV2",
              "CudnnCompatibleGRUCell": "cudnn_rnn.CudnnCompatibleGRUCell"}
 
 
 def _gru_family(name):
-    cls = _contrib(GRU_PATHS[name])
+    cls = contrib(GRU_PATHS[name])
     if cls is None:
         pytest.skip("TF %s has no tf.contrib.%s" % (tf.__version__, GRU_PATHS[name]))
     if getattr(getattr(cls, "call", None), "__wrapped_class__", None) is None:
@@ -112,7 +102,7 @@ def test_gru_family_checkpoints_load_both_ways_and_match_at_keep_one(make_run, n
 
 
 def test_an_unreroutable_gru_block_cell_falls_back_to_a_warning():
-    cls = _contrib("rnn.GRUBlockCell")
+    cls = contrib("rnn.GRUBlockCell")
     from tf_rnn_dropout_fix import RNNDropoutWarning, _compat
     if cls is None or _compat.gru_step_era(cls):
         pytest.skip("GRUBlockCell is rerouted on TF %s" % tf.__version__)
@@ -131,7 +121,7 @@ LSTM_FAMILIES = {
 
 def _lstm_family(name):
     path, kwargs = LSTM_FAMILIES[name]
-    cls = RNN_CELL.LSTMCell if path is None else _contrib(path)
+    cls = RNN_CELL.LSTMCell if path is None else contrib(path)
     if cls is None:
         pytest.skip("TF %s has no tf.contrib.%s" % (tf.__version__, path))
     return lambda: cls(UNITS, **kwargs)

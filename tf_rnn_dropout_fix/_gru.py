@@ -15,6 +15,10 @@ of Keras'), so
 variable creation, scopes, names, shapes and initialisers stay exactly the stock cell's: no new
 variables, checkpoints load both ways.  The corrected wrapper hands the dropped ``h`` to the
 cell through a thread-local request; a ``GRUCell`` called outside such a request runs stock.
+The request holds the dropped ``h`` as a recipe (``Deferred``), built only inside the cell's
+``call``, after the cell has built its variables: a graph-level seed derives each unseeded
+initialiser's op seed from the graph's op count, so no op may precede them that stock does not
+create there (DESIGN 3.6).
 """
 import sys
 import threading
@@ -42,13 +46,32 @@ class rerouted(object):
         return False
 
 
-def dropped_state_for(cell):
-    """The dropped state requested for ``cell`` by the innermost active wrapper, or None."""
+class Deferred(object):
+    """A value built on first use, once: the dropped state of one step."""
+    __slots__ = ("_build", "_value")
+
+    def __init__(self, build):
+        self._build, self._value = build, None
+
+    def value(self):
+        if self._build is not None:
+            self._value, self._build = self._build(), None
+        return self._value
+
+
+def requested_for(cell):
+    """The ``Deferred`` dropped state the innermost active wrapper asked for ``cell``, or None."""
     for request in reversed(getattr(_requests, "stack", None) or ()):
         for requested_cell, dropped in request:
             if requested_cell is cell:
                 return dropped
     return None
+
+
+def dropped_state_for(cell):
+    """The dropped state requested for ``cell``, built now (call it where the step uses it)."""
+    dropped = requested_for(cell)
+    return None if dropped is None else dropped.value()
 
 
 def _kernel_projection_for(gru_class):
@@ -192,6 +215,14 @@ def make_rerouting_call(gru_class, original_call, own_step=None):
             return step(self, inputs, state, lambda: original_call(self, inputs, state))
 
     return _compat.stands_in_for(call, original_call, gru_class)
+
+
+def builds_in_call(cell):
+    """True for a GRU that makes its variables inside its step (the ``_linear`` era)."""
+    for klass in type(cell).__mro__:
+        if "call" in vars(klass) and _compat.gru_step_era(klass) is not None:
+            return _compat.gru_step_era(klass) == "linear"
+    return False
 
 
 def can_reroute(cell):

@@ -298,33 +298,64 @@ def _gated(call_cell, plan, seed_pair):
     return call_gated_cell
 
 
+def _dropped_gru_state(wrapper, index, outer, state, noise, keep_prob):
+    """A GRU's state as its recurrent products see it: built inside the cell's own call.
+
+    ``outer``: the ``Deferred`` state of a DropoutWrapper around this one, or None.
+    """
+    base = state if outer is None else outer.value()
+    return _drop_leaf(wrapper, index, base, noise, keep_prob)
+
+
+def _builds_late(leaves, altered):
+    """True when a leaf cell would build its variables after a corrected op of this step.
+
+    A graph-level seed derives an unseeded initialiser's op seed from the graph's op count, so
+    variables keep their stock values only if every op before them is one stock creates there.
+    Inside ``altered`` cells (GRUs rerouted, candidates gated) the corrected ops follow the cell's
+    own variables, but they precede those of any leaf still unbuilt after it, and a ``_linear``-era
+    GRU (TF 1.2 - 1.4) makes its variables in its step, after the dropped state.
+    """
+    seen_altered = False
+    for leaf in leaves:
+        unbuilt = not getattr(leaf, "built", True)
+        if seen_altered and unbuilt:
+            return True
+        if any(leaf is cell for cell in altered):
+            if unbuilt and _gru.builds_in_call(leaf):
+                return True
+            seen_altered = True
+    return False
+
+
 def corrected_step(wrapper, plan, inputs, state, call_cell):
     """Input dropout, the cell (GRUs rerouted, candidates gated), state dropout, output dropout."""
     masks = _masks.current(plan.masks)
-    if plan.gates:
-        call_cell = _gated(call_cell, plan, masks.gate_seed)
     if _should_dropout(wrapper._input_keep_prob):
         inputs = wrapper._dropout(inputs, "input", masks.input, wrapper._input_keep_prob)
     keep_prob = wrapper._state_keep_prob
-    if not _should_dropout(keep_prob):
-        output, new_state = call_cell(inputs, state)
-    else:
+    rules, noise, requests = None, None, []
+    if _should_dropout(keep_prob):
         nest = _compat.tf_modules()[-1]
         flat_state = nest.flatten(state)
         rules = plan.state_rules(_compat.wrapped_cell(wrapper), state, len(flat_state))
         noise = nest.flatten(masks.state) if wrapper._variational_recurrent else None
-        requests = []
-        for index, rule in enumerate(rules):
-            if isinstance(rule, _state_rules.GruState):
-                outer = _gru.dropped_state_for(rule.cell)   # a DropoutWrapper around this one
-                base = flat_state[index] if outer is None else outer
-                requests.append((rule.cell, _drop_leaf(
-                    wrapper, index, base, None if noise is None else noise[index], keep_prob)))
-        if requests:
-            with _gru.rerouted(requests):
-                output, new_state = call_cell(inputs, state)
-        else:
+        requests = [(rule.cell, _gru.Deferred(functools.partial(
+            _dropped_gru_state, wrapper, index, _gru.requested_for(rule.cell), flat_state[index],
+            None if noise is None else noise[index], keep_prob)))
+            for index, rule in enumerate(rules) if isinstance(rule, _state_rules.GruState)]
+    altered = [cell for cell, _ in requests] + [cell for cell, _ in plan.gates]
+    if altered and _builds_late(_state_rules.leaf_cells(_compat.wrapped_cell(wrapper)), altered):
+        call_cell(inputs, state)    # stock's step builds every variable as stock does; its
+        #                             unused ops are pruned from every run
+    if plan.gates:
+        call_cell = _gated(call_cell, plan, masks.gate_seed)
+    if requests:
+        with _gru.rerouted(requests):
             output, new_state = call_cell(inputs, state)
+    else:
+        output, new_state = call_cell(inputs, state)
+    if rules is not None:
         new_state = _state_dropout(wrapper, rules, new_state, noise, keep_prob)
     if _should_dropout(wrapper._output_keep_prob):
         output = wrapper._dropout(output, "output", masks.output, wrapper._output_keep_prob)
