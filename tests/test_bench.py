@@ -23,12 +23,15 @@ def test_bench_json_reports_every_case_and_the_target_ratios(capsys):
                 "lstm_nodrop", "lstm_stock_state_dropout", "lstm_state_dropout",
                 "lstm_gate_dropout"]
     if TF_VERSION >= (2, 0):
-        expected.append("keras_gru_recurrent_dropout")
+        expected.extend(["keras_gru_recurrent_dropout", "keras_rnn_gru_reroute"])
     assert list(report["cases"]) == expected
     for name, case in report["cases"].items():
         assert case["runs"] == 2, name
         assert 0 < case["min_s"] <= case["median_s"] <= case["max_s"], (name, case)
-    assert len(report["ratios"]) == (5 if TF_VERSION >= (2, 0) else 4)
+    assert len(report["ratios"]) == (6 if TF_VERSION >= (2, 0) else 4)
+    if TF_VERSION >= (2, 0):
+        assert report["ratios"]["keras_rnn_gru_reroute/keras_gru_recurrent_dropout"][
+            "target"] == 1.00
     ratio = report["ratios"]["gru_reroute/gru_stock_state_dropout"]
     assert ratio["target"] == 1.10
     assert ratio["ratio"] == pytest.approx(report["cases"]["gru_reroute"]["median_s"]

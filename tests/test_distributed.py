@@ -41,10 +41,12 @@ def test_a_tf1_graph_placed_by_replica_device_setter_equals_the_single_device_gr
 
 # Logical devices must be configured before TensorFlow initialises its runtime, so the
 # strategy runs in a fresh interpreter.  The wrapped cell is the compat.v1 GRUCell in the
-# compat.v1 wrapper; tf.keras.layers.RNN drives it like any cell from TF 2.2.  On TF 2.0 and 2.1
-# Keras cannot drive that wrapper, stock or corrected ("call() takes 2 positional arguments but 3
-# were given"), nor TF's V2 wrapper around a compat.v1 cell (a rank error in its concat): there
-# it is the V2 wrapper around a Keras GRUCell, which the reroute covers too.
+# compat.v1 wrapper; tf.keras.layers.RNN drives it like any cell from TF 2.2 (stock Keras never
+# sees that GRU's variables, so fit left them untrained: the test checks that they train).
+# On TF 2.0 and 2.1 Keras cannot drive that wrapper, stock or corrected ("call() takes 2
+# positional arguments but 3 were given"), nor TF's V2 wrapper around a compat.v1 cell (a rank
+# error in its concat): there it is the V2 wrapper around a Keras GRUCell, which the reroute
+# covers too.
 _CELL_FROM_TF_2_2 = """tf.compat.v1.nn.rnn_cell.DropoutWrapper(
         tf.compat.v1.nn.rnn_cell.GRUCell(6), state_keep_prob=keep, seed=5)"""
 _CELL_ON_TF_2_0 = """tf.nn.RNNCellDropoutWrapper(
@@ -69,8 +71,12 @@ def fit(keep, strategy=None):
     model = tf.keras.Sequential([tf.keras.layers.RNN(cell, input_shape=(12, 3)),
                                  tf.keras.layers.Dense(1)])
     model.compile(optimizer=tf.keras.optimizers.SGD(0.1), loss="mse")
+    gru = cell.cell.trainable_weights
+    tracked = len(gru) == 4 and all(any(v is w for w in model.trainable_weights) for v in gru)
+    before = [v.numpy().copy() for v in gru]
     history = model.fit(x, y, batch_size=8, epochs=3, shuffle=False, verbose=0)
-    return history.history["loss"], model.predict(x, verbose=0).tolist()
+    trained = tracked and all(not np.array_equal(a, v.numpy()) for a, v in zip(before, gru))
+    return history.history["loss"], model.predict(x, verbose=0).tolist(), trained
 
 
 strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
@@ -92,9 +98,11 @@ def test_mirrored_strategy_over_two_cpus_fits_a_keras_model_with_a_wrapped_gru()
     assert rc == 0, err[-3000:]
     result = json.loads(out.split("RESULT ", 1)[1])
     assert result["replicas"] == 2 and result["patched"] is True
-    mirrored_loss, mirrored_predictions = result["mirrored"]
-    single_loss, single_predictions = result["single"]
-    dropout_loss, dropout_predictions = result["mirrored_dropout"]
+    mirrored_loss, mirrored_predictions, mirrored_trained = result["mirrored"]
+    single_loss, single_predictions, single_trained = result["single"]
+    dropout_loss, dropout_predictions, dropout_trained = result["mirrored_dropout"]
+    # The GRU's four variables are the model's and fit changes them, under the strategy too.
+    assert mirrored_trained and dropout_trained and single_trained
     for values in (mirrored_loss, mirrored_predictions, dropout_loss, dropout_predictions):
         assert np.all(np.isfinite(values))
     np.testing.assert_allclose(mirrored_loss, single_loss, rtol=1e-5)

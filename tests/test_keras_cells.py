@@ -160,7 +160,8 @@ def test_variational_masks_are_fresh_per_sequence_and_constant_within_it(mode):
     layer = _echo_layer()
     call = tf.function(layer.__call__) if mode == "tf.function" else layer
     ones = np.ones((2, 5, 32), np.float32)
-    first, second = _check_one_sequence(call(ones)), _check_one_sequence(call(ones))
+    first = _check_one_sequence(call(ones, training=True))
+    second = _check_one_sequence(call(ones, training=True))
     assert not np.array_equal(first, second)
 
 
@@ -171,7 +172,7 @@ import test_keras_cells as t
 tf.random.set_seed(7)
 layer = t._echo_layer()
 ones = np.ones((1, 3, 32), np.float32)
-print(json.dumps([np.asarray(layer(ones))[0, 0].tolist() for _ in range(2)]))
+print(json.dumps([np.asarray(layer(ones, training=True))[0, 0].tolist() for _ in range(2)]))
 """
     import os
     here = os.path.dirname(os.path.abspath(__file__))

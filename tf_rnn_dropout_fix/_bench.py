@@ -21,6 +21,8 @@ variational_recurrent=True``; gate dropout is ``gate_keep_prob=0.8, variational_
   lstm_gate_dropout
   keras_gru_recurrent_dropout      TF 2.x: Keras ``GRU(units, recurrent_dropout=0.2,
                                    return_sequences=True)``, what users would pick instead
+  keras_rnn_gru_reroute            TF 2.x: ``keras.layers.RNN`` over ``tf.nn.RNNCellDropoutWrapper``
+                                   around a Keras ``GRUCell``, corrected state dropout
 """
 from __future__ import print_function
 
@@ -53,6 +55,7 @@ _WRAPPED_CASES = (
 )
 CASE_SPECS = dict(_WRAPPED_CASES)
 KERAS_CASE = "keras_gru_recurrent_dropout"
+KERAS_WRAPPER_CASE = "keras_rnn_gru_reroute"
 
 # (case, baseline, the most the ratio of their medians may be)
 TARGETS = (
@@ -61,12 +64,14 @@ TARGETS = (
     ("lstm_gate_dropout", "lstm_nodrop", 1.15),
     ("gru_gate_dropout", "gru_nodrop", 1.15),
     ("gru_reroute", KERAS_CASE, 1.00),
+    (KERAS_WRAPPER_CASE, KERAS_CASE, 1.00),
 )
 
 
 def case_names(tf_major):
     """Every case this TensorFlow runs, in report order."""
-    return tuple(name for name, _ in _WRAPPED_CASES) + ((KERAS_CASE,) if tf_major >= 2 else ())
+    keras = (KERAS_CASE, KERAS_WRAPPER_CASE) if tf_major >= 2 else ()
+    return tuple(name for name, _ in _WRAPPED_CASES) + keras
 
 
 # --- Command line ------------------------------------------------------------------------------
@@ -172,6 +177,20 @@ def _wrapped_cell_outputs(tf, v1, name, units, inputs, seed):
     return outputs
 
 
+def _keras_wrapper_outputs(tf, units, inputs, seed):
+    """``keras.layers.RNN`` over the corrected V2 wrapper around a Keras GRUCell, training."""
+    from tf_rnn_dropout_fix import _wrapper
+    keras = _legacy_keras(tf)
+    cell = tf.nn.RNNCellDropoutWrapper(keras.layers.GRUCell(units), state_keep_prob=KEEP_PROB,
+                                       variational_recurrent=True, dtype=tf.float32, seed=seed)
+    plan = _wrapper.plan_of(cell)
+    if plan is None or plan.stock_gru_cells:
+        raise RuntimeError("%s needs the corrected wrapper with gru_policy='reroute', but it was "
+                           "built stock; unset TF_RNN_DROPOUT_FIX_GRU_POLICY and "
+                           "TF_RNN_DROPOUT_FIX." % KERAS_WRAPPER_CASE)
+    return keras.layers.RNN(cell, return_sequences=True)(inputs, training=True)
+
+
 def _quiet_deprecations():
     """TF's own deprecation notices (``LSTMCell`` will be removed...) are not the report."""
     try:
@@ -198,6 +217,8 @@ def build_case(name, config):
             layer = _legacy_keras(tf).layers.GRU(
                 units, recurrent_dropout=round(1.0 - KEEP_PROB, 6), return_sequences=True)
             outputs = layer(inputs, training=True)
+        elif name == KERAS_WRAPPER_CASE:
+            outputs = _keras_wrapper_outputs(tf, units, inputs, seed)
         else:
             outputs = _wrapped_cell_outputs(tf, v1, name, units, inputs, seed)
         loss = tf.reduce_mean(tf.square(outputs))

@@ -30,7 +30,8 @@ _ROOT_PACKAGES = ("tensorflow", "tensorflow_core", "keras", "tf_keras")
 # Modules that define RNN cells or their wrappers in some TF / Keras / tf_keras release:
 # rnn_cell_impl, rnn_cell_wrapper_impl, rnn_cell_wrapper_v2, legacy_cells, cell_wrappers, ...
 _CANDIDATE_MODULE = re.compile(
-    r"\.(rnn_cell\w*|\w*cell_wrappers?\w*|legacy_cells|recurrent|gru|gru_ops|lstm_ops|cudnn_rnn_ops)$")
+    r"\.(rnn_cell\w*|\w*cell_wrappers?\w*|legacy_cells|recurrent|base_rnn|gru|gru_ops|lstm_ops|"
+    r"cudnn_rnn_ops)$")
 
 
 # --- TensorFlow itself -------------------------------------------------------------------------
@@ -397,6 +398,60 @@ def inner_cell(cell):
         if inner is not None and inner is not cell and hasattr(inner, "state_size"):
             return inner
     return None
+
+
+def keras_rnn_classes(module, method_name):
+    """Keras RNN layer classes of ``module`` that define ``method_name`` (a per-call hook)."""
+    return [cls for cls in _classes_defined_in(module) if method_name in vars(cls)]
+
+
+def defines(module, name, module_suffix):
+    """True when ``module`` (named ``*<module_suffix>``) holds a function ``name``."""
+    return module.__name__.endswith(module_suffix) and callable(vars(module).get(name))
+
+
+def _keras_package(layer):
+    """The package of ``layer``'s Keras copy: ``tf_keras.src``, ``keras``, ``keras.src``..."""
+    name = type(layer).__module__
+    return name.split(".layers.", 1)[0] if ".layers." in name else None
+
+
+def keras_training(layer):
+    """The ``training`` Keras resolved for the call of ``layer`` now running, by Keras' rules.
+
+    Its call context's value (``fit``: true; ``predict``, ``evaluate``: false), else, as Keras
+    cells read an unset one, the learning phase (0 in eager mode unless the program set it, a
+    placeholder in TF1-style Keras graphs).  None when ``layer``'s Keras copy is not known.
+    """
+    package = _keras_package(layer)
+    utils = sys.modules.get("%s.engine.base_layer_utils" % package)
+    backend = sys.modules.get("%s.backend" % package)
+    training = None
+    context = getattr(utils, "call_context", None)
+    if context is not None and getattr(context(), "layer", None) is layer:
+        training = context().training
+    if training is None and hasattr(backend, "learning_phase"):
+        training = backend.learning_phase()
+    return training
+
+
+def track_wrapped_cell(wrapper):
+    """Make a Keras-layer wrapper report its cell's weights (``trainable_weights``, ``fit``).
+
+    The compat.v1 wrappers derive from the legacy ``tf.layers`` base, which turns off Keras'
+    attribute tracking, so ``self.cell = cell`` leaves the cell out of the layer's sublayers:
+    the checkpoint sees it (the wrapper tracks it by name), Keras' weight lists do not.  The
+    sublayer list is ``_self_tracked_trackables`` from Keras 2.5, ``_layers`` before.
+    """
+    cell = wrapped_cell(wrapper)
+    if cell is None or not hasattr(cell, "trainable_weights"):
+        return
+    for name in ("_self_tracked_trackables", "_layers"):
+        sublayers = vars(wrapper).get(name)
+        if isinstance(sublayers, list):
+            if not any(layer is cell for layer in sublayers):
+                sublayers.append(cell)
+            return
 
 
 def wrapped_cell(wrapper):

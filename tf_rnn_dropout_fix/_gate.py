@@ -90,7 +90,7 @@ def candidate_dropout(wrapper, keep_prob, index):
     op, so an unrolled graph (``static_rnn``, a Python loop) gets a new mask per step, as a
     ``while`` loop does, and the same masks build after build.
     """
-    def dropout(candidate, step, seed_pair):
+    def dropout(candidate, step, seed_pair, keep_prob=keep_prob):
         if seed_pair is None:
             return _compat.per_step_dropout(candidate, keep_prob,
                                             wrapper._gen_seed("gate%d" % step, index + 1))

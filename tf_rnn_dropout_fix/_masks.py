@@ -1,15 +1,16 @@
-"""Variational masks: one per sequence in every execution mode (DESIGN 3.5).
+"""Variational masks and Keras' ``training``: one set per sequence in every mode (DESIGN 3.5, 3.8).
 
 The stock wrapper draws its variational noise once, in ``__init__``.  In a TF1 graph that is a
 random op, so every ``Session.run`` gets a new mask; in eager mode and inside ``tf.function`` it
 is a constant, and the same units are dropped for every batch, forever.
 
-Here a sequence starts when the RNN asks the wrapper for its initial state (``dynamic_rnn``,
-``keras.layers.RNN`` and ``static_rnn`` all do, unless given one): in eager mode and while
-tracing a function, the wrapper then draws new noise, exactly as the stock constructor does
-(same shapes, same per-leaf seeds), and the steps of that sequence use it.  Noise drawn inside a
-function belongs to that function's graph and is found from the loop and branch bodies nested in
-it (TF 2's control-flow function graphs); TF1 graphs keep the stock behaviour untouched.
+Here a sequence starts where ``_sequences`` says (every call of a Keras RNN layer, of
+``dynamic_rnn`` and its family, and every ``zero_state`` / ``get_initial_state``): in eager mode
+and while tracing a function, the wrapper then draws new noise, exactly as the stock constructor
+does (same shapes, same per-leaf seeds), and the steps of that sequence use it.  Noise drawn
+inside a function belongs to that function's graph and is found from the loop and branch bodies
+nested in it (TF 2's control-flow function graphs); TF1 graphs keep the stock noise.  A sequence
+a Keras RNN layer starts also records the ``training`` Keras resolved for that call.
 """
 import weakref
 
@@ -19,11 +20,16 @@ NOISE_KINDS = ("input", "state", "output")
 
 
 class SequenceMasks(object):
-    """The noise one sequence uses: per kind a structure like the stock ``_recurrent_*_noise``."""
-    __slots__ = ("input", "state", "output", "gate_seed")
+    """What one sequence uses: per kind a structure like the stock ``_recurrent_*_noise``.
 
-    def __init__(self, input=None, state=None, output=None, gate_seed=None):
+    ``training`` is what Keras resolved for the layer call that started the sequence (None
+    outside Keras); ``used`` turns true at its first step.
+    """
+    __slots__ = ("input", "state", "output", "gate_seed", "training", "used")
+
+    def __init__(self, input=None, state=None, output=None, gate_seed=None, training=None):
         self.input, self.state, self.output, self.gate_seed = input, state, output, gate_seed
+        self.training, self.used = training, False
 
 
 class MaskBook(object):
@@ -57,18 +63,33 @@ def _draw_noise(wrapper, kind, size_structure, dtype):
     return nest.pack_sequence_as(size_structure, noises)
 
 
-def start_sequence(wrapper, book, gate_seed_fn):
-    """Draw this sequence's masks, in eager mode or while tracing a function; else no-op."""
+def start_sequence(wrapper, book, gate_seed_fn, training=None):
+    """A new sequence: new masks in eager mode or while tracing a function, Keras' ``training``.
+
+    A sequence that has not stepped yet is not started again (``keras.layers.RNN`` asks for the
+    initial state, then starts the sequence itself): it only takes ``training``.
+    """
     eager = _compat.executing_eagerly()
     graph = None if eager else _default_graph()
-    if not eager and not getattr(graph, "building_function", False):
-        return                                       # a TF1 graph: the stock masks are right
+    started = book.eager if eager else book.by_graph.get(graph)
+    if started is not None and not started.used:
+        if training is not None:
+            started.training = training
+        return
     done = book.at_construction
-    masks = SequenceMasks(gate_seed=gate_seed_fn() if done.gate_seed is not None else None, **{
-        kind: _draw_noise(wrapper, kind, book.sizes[kind], book.dtype)
-        if getattr(done, kind) is not None else None for kind in NOISE_KINDS})
+    if wrapper._variational_recurrent and (eager or getattr(graph, "building_function", False)):
+        masks = SequenceMasks(gate_seed=gate_seed_fn() if done.gate_seed is not None else None, **{
+            kind: _draw_noise(wrapper, kind, book.sizes[kind], book.dtype)
+            if getattr(done, kind) is not None else None for kind in NOISE_KINDS})
+        masks.training = training
+    elif training is not None:         # a TF1 graph or no variational noise: the stock masks
+        masks = SequenceMasks(done.input, done.state, done.output, done.gate_seed, training)
+    else:
+        masks = None
     if eager:
         book.eager = masks
+    elif masks is None:
+        book.by_graph.pop(graph, None)
     else:
         book.by_graph[graph] = masks
 
@@ -76,12 +97,12 @@ def start_sequence(wrapper, book, gate_seed_fn):
 def current(book):
     """The masks of the sequence being built: this graph's (or an enclosing one's), or stock's."""
     if _compat.executing_eagerly():
-        return book.eager or book.at_construction
+        return _used(book.eager or book.at_construction)
     graph = _default_graph()
     while graph is not None:
         masks = book.by_graph.get(graph)
         if masks is not None:
-            return masks
+            return _used(masks)
         # Up through while/cond bodies only: a separately traced function (Keras traces a
         # layer's call on its own to save it) must not capture its caller's tensors.
         if not _compat.is_control_flow_graph(graph):
@@ -90,25 +111,6 @@ def current(book):
     return book.at_construction
 
 
-def make_sequence_start(cls, name):
-    """``zero_state`` / ``get_initial_state`` for a wrapper class: start a sequence, then stock."""
-    own = vars(cls).get(name)
-
-    def method(self, *args, **kwargs):
-        from tf_rnn_dropout_fix import _config, _wrapper
-        plan = _wrapper.plan_of(self)
-        if plan is not None and _config.corrections_active():
-            _wrapper.start_sequence(self, plan)
-        if own is not None:
-            return own(self, *args, **kwargs)
-        return getattr(super(cls, self), name)(*args, **kwargs)
-
-    method.__name__ = name
-    return _compat.stands_in_for(method, own)
-
-
-def inherits(cls, name):
-    """True when instances of ``cls`` (or of its subclasses) get ``name`` from another class."""
-    classes = [cls] + cls.__subclasses__()
-    return name in vars(cls) or any(
-        name in vars(base) for klass in classes for base in klass.__mro__ if base is not cls)
+def _used(masks):
+    masks.used = True
+    return masks

@@ -22,8 +22,8 @@ import itertools
 import sys
 import threading
 
-from tf_rnn_dropout_fix import (_compat, _gate, _gru, _guard, _keras3_gru, _masks, _pycompat,
-                                _wrapper)
+from tf_rnn_dropout_fix import (_compat, _gate, _gru, _guard, _keras3_gru, _pycompat,
+                                _sequences, _wrapper)
 
 _MISSING = object()
 _lock = threading.RLock()
@@ -78,8 +78,8 @@ def _patch_module(module):
         if "get_config" in vars(cls):
             _set(cls, "get_config", _wrapper.make_corrected_get_config(vars(cls)["get_config"]))
         for name in ("zero_state", "get_initial_state"):     # where a sequence starts
-            if _masks.inherits(cls, name):
-                _set(cls, name, _masks.make_sequence_start(cls, name))
+            if _sequences.inherits(cls, name):
+                _set(cls, name, _sequences.make_sequence_start(cls, name))
     for cls in _compat.public_wrapper_classes(module):
         if _compat.refuses_keras_lstm(cls) and (cls, "__init__") not in _saved:
             _set(cls, "__init__", _wrapper.make_init_accepting_keras_lstm(
@@ -91,6 +91,14 @@ def _patch_module(module):
             _keras3_gru.patch_class(cls, _set, _gru.make_rerouting_call)
         else:
             _set(cls, "call", _gru.make_rerouting_call(cls, vars(cls)["call"]))
+    for cls in _compat.keras_rnn_classes(module, _sequences.KERAS_SEQUENCE_START):
+        if (cls, _sequences.KERAS_SEQUENCE_START) not in _saved:
+            _set(cls, _sequences.KERAS_SEQUENCE_START, _sequences.make_keras_sequence_start(
+                vars(cls)[_sequences.KERAS_SEQUENCE_START]))
+    if _compat.defines(module, _sequences.RNN_ENTRY_CHECK, "python.ops.rnn_cell_impl") \
+            and (module, _sequences.RNN_ENTRY_CHECK) not in _saved:
+        _set(module, _sequences.RNN_ENTRY_CHECK, _sequences.make_rnn_entry_check(
+            vars(module)[_sequences.RNN_ENTRY_CHECK]))
     for cls in _compat.block_lstm_classes(module):
         if (cls, "call") not in _saved:
             _set(cls, "call", _gate.make_gateable_block_lstm_call(cls, vars(cls)["call"]))

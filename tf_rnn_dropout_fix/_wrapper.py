@@ -19,7 +19,7 @@ import math
 import numbers
 
 from tf_rnn_dropout_fix import (_compat, _config, _errors, _gate, _gru, _guard, _masks,
-                                _pycompat, _state_rules)
+                                _pycompat, _state_rules, _training)
 
 PLAN_ATTRIBUTE = "_tf_rnn_dropout_fix_plan"
 _NOT_SEEN = object()     # no corrected constructor saw the wrapper: it predates the patch
@@ -59,9 +59,7 @@ def plan_of(wrapper):
     return getattr(wrapper, PLAN_ATTRIBUTE, None)
 
 
-def _should_dropout(keep_prob):
-    # The stock test: a Python float below 1, or any tensor (placeholder_with_default(1.0)).
-    return (not isinstance(keep_prob, float)) or keep_prob < 1
+_should_dropout = _training.should_dropout
 
 
 def _gate_requested(gate_keep_prob):
@@ -205,10 +203,12 @@ def make_plan(wrapper, visitor, gate_keep_prob, input_size, dtype):
     return _Plan(visitor, stock_gru_cells, gate_keep_prob, gates, masks)
 
 
-def start_sequence(wrapper, plan):
-    """A new sequence: in eager mode and in functions, new variational masks (``_masks``)."""
-    if wrapper._variational_recurrent:
-        _masks.start_sequence(wrapper, plan.masks, lambda: _gate.sequence_seed(wrapper))
+def start_sequence(wrapper, plan, training=None):
+    """A new sequence: in eager mode and in functions, new variational masks (``_masks``).
+
+    ``training`` is what Keras resolved for the layer call that starts it (None outside Keras).
+    """
+    _masks.start_sequence(wrapper, plan.masks, lambda: _gate.sequence_seed(wrapper), training)
 
 
 def make_corrected_init(original_init):
@@ -249,6 +249,7 @@ def make_corrected_init(original_init):
         original_init(self, *args, **kwargs)
         object.__setattr__(self, PLAN_ATTRIBUTE, make_plan(
             self, visitor, gate_keep_prob, arguments.get("input_size"), arguments.get("dtype")))
+        _compat.track_wrapped_cell(self)
 
     return _compat.stands_in_for(__init__, original_init)
 
@@ -287,9 +288,10 @@ def _state_dropout(wrapper, rules, new_state, noise, keep_prob):
     return nest.pack_sequence_as(new_state, flat) if changed else new_state
 
 
-def _gated(call_cell, plan, seed_pair):
+def _gated(call_cell, plan, seed_pair, keep_prob):
     plan.gate_steps += 1
-    gates = [(cell, functools.partial(dropout, step=plan.gate_steps, seed_pair=seed_pair))
+    gates = [(cell, functools.partial(dropout, step=plan.gate_steps, seed_pair=seed_pair,
+                                      keep_prob=keep_prob))
              for cell, dropout in plan.gates]
 
     def call_gated_cell(inputs, state):
@@ -328,12 +330,18 @@ def _builds_late(leaves, altered):
     return False
 
 
-def corrected_step(wrapper, plan, inputs, state, call_cell):
-    """Input dropout, the cell (GRUs rerouted, candidates gated), state dropout, output dropout."""
+def corrected_step(wrapper, plan, inputs, state, call_cell, training=None):
+    """Input dropout, the cell (GRUs rerouted, candidates gated), state dropout, output dropout.
+
+    ``training``: the step's own argument, else the one Keras resolved for the sequence; false
+    turns every dropout off (``_training``), None (no Keras) leaves it on, as stock.
+    """
     masks = _masks.current(plan.masks)
-    if _should_dropout(wrapper._input_keep_prob):
-        inputs = wrapper._dropout(inputs, "input", masks.input, wrapper._input_keep_prob)
-    keep_prob = wrapper._state_keep_prob
+    keep = _training.KeepProbabilities(
+        wrapper, plan.gate_keep_prob, masks.training if training is None else training)
+    if _should_dropout(keep.input):
+        inputs = wrapper._dropout(inputs, "input", masks.input, keep.input)
+    keep_prob = keep.state
     rules, noise, requests = None, None, []
     if _should_dropout(keep_prob):
         nest = _compat.tf_modules()[-1]
@@ -344,12 +352,13 @@ def corrected_step(wrapper, plan, inputs, state, call_cell):
             _dropped_gru_state, wrapper, index, _gru.requested_for(rule.cell), flat_state[index],
             None if noise is None else noise[index], keep_prob)))
             for index, rule in enumerate(rules) if isinstance(rule, _state_rules.GruState)]
-    altered = [cell for cell, _ in requests] + [cell for cell, _ in plan.gates]
+    gates = plan.gates if plan.gates and _should_dropout(keep.gate) else []
+    altered = [cell for cell, _ in requests] + [cell for cell, _ in gates]
     if altered and _builds_late(_state_rules.leaf_cells(_compat.wrapped_cell(wrapper)), altered):
         call_cell(inputs, state)    # stock's step builds every variable as stock does; its
         #                             unused ops are pruned from every run
-    if plan.gates:
-        call_cell = _gated(call_cell, plan, masks.gate_seed)
+    if gates:
+        call_cell = _gated(call_cell, plan, masks.gate_seed, keep.gate)
     if requests:
         with _gru.rerouted(requests):
             output, new_state = call_cell(inputs, state)
@@ -357,8 +366,8 @@ def corrected_step(wrapper, plan, inputs, state, call_cell):
         output, new_state = call_cell(inputs, state)
     if rules is not None:
         new_state = _state_dropout(wrapper, rules, new_state, noise, keep_prob)
-    if _should_dropout(wrapper._output_keep_prob):
-        output = wrapper._dropout(output, "output", masks.output, wrapper._output_keep_prob)
+    if _should_dropout(keep.output):
+        output = wrapper._dropout(output, "output", masks.output, keep.output)
     return output, new_state
 
 
@@ -415,16 +424,17 @@ def _step_plan(wrapper, installed):
         plan = make_plan(wrapper, visitor, 1.0, getattr(wrapper, "_input_size", None),
                          _noise_dtype(wrapper))
         object.__setattr__(wrapper, PLAN_ATTRIBUTE, plan)
+        _compat.track_wrapped_cell(wrapper)
     return plan
 
 
-def _guarded_step(wrapper, inputs, state, call_cell, call_stock):
+def _guarded_step(wrapper, inputs, state, call_cell, call_stock, training=None):
     """One step, corrected or (unpatched meanwhile, disabled) stock, never half of each."""
     with _guard.in_use() as installed:
         plan = _step_plan(wrapper, installed)
         if plan is None:
             return call_stock()
-        return corrected_step(wrapper, plan, inputs, state, call_cell)
+        return corrected_step(wrapper, plan, inputs, state, call_cell, training)
 
 
 def make_corrected_call(method_name, original):
@@ -433,7 +443,8 @@ def make_corrected_call(method_name, original):
         def _call_wrapped_cell(self, inputs, state, cell_call_fn, **kwargs):
             return _guarded_step(
                 self, inputs, state, lambda i, s: cell_call_fn(i, s, **kwargs),
-                lambda: original(self, inputs, state, cell_call_fn, **kwargs))
+                lambda: original(self, inputs, state, cell_call_fn, **kwargs),
+                kwargs.get("training"))
         replacement = _call_wrapped_cell
     else:
         def __call__(self, inputs, state, scope=None):
