@@ -33,11 +33,15 @@ def _give_up(reason, strict, error_type):
     _problem[0] = reason
     if strict:
         raise error_type(reason)
-    _errors.warn(reason + "; tf_rnn_dropout_fix left TensorFlow unchanged.", stacklevel=4)
+    _errors.warn(reason + "; tf_rnn_dropout_fix left TensorFlow unchanged.", stacklevel=4,
+                 once=True)
 
 
-def _patch(gru_policy, strict):
-    """patch() without the Status report; returns True when the corrections are in force."""
+def _patch(gru_policy, strict, whole_heap=True):
+    """patch() without the Status report; returns True when the corrections are in force.
+
+    ``whole_heap``: where to look for wrappers built before (``_patching.patch_loaded_modules``).
+    """
     if not isinstance(strict, bool):
         raise TypeError("strict=%r must be True or False: strict=True raises when TensorFlow "
                         "is missing or unsupported, strict=False warns." % (strict,))
@@ -55,7 +59,8 @@ def _patch(gru_policy, strict):
             _give_up(problem, strict, RuntimeError)
             return False
         try:
-            built_stock = _patching.patch_loaded_modules(find_existing=tf_was_loaded)
+            built_stock = _patching.patch_loaded_modules(
+                find_existing=tf_was_loaded, whole_heap=whole_heap)
         except Exception as exc:
             _give_up("patching TensorFlow %s failed (%s: %s)" % (version, type(exc).__name__, exc),
                      strict, RuntimeError)
@@ -130,7 +135,7 @@ def disabled():
 def _patch_at_import():
     """The patch ``import tf_rnn_dropout_fix`` applies, unless TF_RNN_DROPOUT_FIX is off."""
     if _config.env_switch_on():
-        _patch(None, False)
+        _patch(None, False, whole_heap=False)
     else:
         _problem[0] = "%s=%s: not patched at import" % (_config.ENV_SWITCH, "off")
 

@@ -10,8 +10,11 @@ from __future__ import print_function
 
 import argparse
 import os
+import re
+import subprocess
 import sys
 import textwrap
+import threading
 import warnings
 
 from tf_rnn_dropout_fix import _scan
@@ -36,10 +39,16 @@ Run `%(prog)s COMMAND --help` for the options of each command."""
 # --- status ------------------------------------------------------------------------------------
 
 def _run_status(args):
+    """Never raises: whatever goes wrong is reported, with exit status 2."""
     import tf_rnn_dropout_fix
-    status = tf_rnn_dropout_fix.status()
-    print(status.to_json() if args.json else status)
-    return 0
+    try:
+        status = tf_rnn_dropout_fix.status()
+        print(status.to_json() if args.json else status)
+    except Exception as exc:     # a diagnostic command must diagnose, not crash
+        print("%s status: could not build the report (%s: %s)" % (PROG, type(exc).__name__, exc),
+              file=sys.stderr)
+        return 2
+    return 2 if status.setting_problems else 0
 
 
 def _add_status(commands):
@@ -48,7 +57,10 @@ def _add_status(commands):
         description="Show what tf_rnn_dropout_fix found and did in this Python: package, Python "
                     "and TensorFlow versions, the compat layer, every DropoutWrapper class and "
                     "the public names that reach it, whether each is corrected, and the GRU "
-                    "policy with where it came from (code, flag, environment or default).")
+                    "policy with where it came from (code, flag, environment or default); the "
+                    "copies that load later, and on TF 2.16+ what the Keras 3 stack leaves.",
+        epilog="exit status: 0 done; 2 a setting the package cannot use (it is shown as a "
+               "PROBLEM line).")
     status.add_argument("--json", action="store_true", help="print JSON, for scripts")
     status.set_defaults(run=_run_status, needs_tensorflow=True)
 
@@ -67,7 +79,7 @@ def _positive_int(text):
 
 def _run_repro(args):
     import tf_rnn_dropout_fix
-    from tf_rnn_dropout_fix import _repro
+    from tf_rnn_dropout_fix import _bench, _repro
     if args.plot:
         problem = _repro.matplotlib_problem()
         if problem is not None:
@@ -89,7 +101,7 @@ def _run_repro(args):
           "%d steps, stock versus corrected\n" % (version, _repro.STATE_KEEP_PROB, args.steps))
     comparisons = []
     for kind in _repro.CELLS if args.cell == "all" else (args.cell,):
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _bench.quiet_deprecations():
             warnings.simplefilter("ignore")     # TF's deprecation notices, not the demo
             comparisons.append(_repro.compare(kind, args.steps))
         print(_repro.format_table(*_repro.table(comparisons[-1])))
@@ -141,8 +153,12 @@ dynamic_rnn over random inputs, one gradient-descent step.  Prints max |state| (
 memory: h for the GRU, c for the LSTMs) at t = 1, 10, 100, ... N, and the loss after one
 training step; nan and inf are shown as such.  Stock overflows for the GRU and the
 state_is_tuple=False LSTM; the tuple-state LSTM is identical on TF >= 1.4.""",
-        epilog="exit status: 0 done; 1 the package is not active in this Python (status says\n"
-               "why); 2 usage error, or --plot without matplotlib.")
+        epilog="exit status: 0 done; 1 the package is switched off in this Python (status says\n"
+               "why); 2 usage error, TensorFlow missing or failing to import, a bad setting,\n"
+               "the Keras 3 stack without tf_keras, or --plot without matplotlib.  On TF 2.16+\n"
+               "with tf_keras installed but TF_USE_LEGACY_KERAS unset, the command runs itself\n"
+               "again with TF_USE_LEGACY_KERAS=1 and says so.  TensorFlow's C++ log is quieted\n"
+               "(TF_CPP_MIN_LOG_LEVEL=3) unless you set TF_CPP_MIN_LOG_LEVEL.")
     repro.add_argument("--steps", type=_positive_int, default=700, metavar="N",
                        help="sequence length (default 700: enough for stock to reach inf)")
     repro.add_argument("--cell", choices=("gru", "lstm-concat", "lstm", "all", "keras3-gru"),
@@ -154,7 +170,7 @@ state_is_tuple=False LSTM; the tuple-state LSTM is identical on TF >= 1.4.""",
                        help="also draw max |state| against the time step (log scale), stock and "
                             "corrected, to this image; needs matplotlib: "
                             "pip install 'tf-rnn-dropout-fix[plot]'")
-    repro.set_defaults(run=_run_repro, needs_tensorflow=True, parser=repro)
+    repro.set_defaults(run=_run_repro, needs_tensorflow=True, needs_tf1_cells=True, parser=repro)
 
 
 # --- scan --------------------------------------------------------------------------------------
@@ -243,9 +259,11 @@ def _run_bench(args):
 def _add_bench(commands):
     from tf_rnn_dropout_fix import _bench
     bench = commands.add_parser("bench", help="time one training step of each case, stock and "
-                                              "corrected wrappers, and the ratios")
+                                              "corrected wrappers, and the ratios",
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                description=_bench.DESCRIPTION, epilog=_bench.epilog())
     _bench.add_arguments(bench)
-    bench.set_defaults(run=_run_bench, needs_tensorflow=True)
+    bench.set_defaults(run=_run_bench, needs_tensorflow=True, needs_tf1_cells=True)
 
 
 # --- the command line --------------------------------------------------------------------------
@@ -265,15 +283,114 @@ def build_parser():
 
 def _apply_import_time_patch():
     """The patch ``import tf_rnn_dropout_fix`` applies, deferred when the command line started
-    (so that ``scan`` runs without TensorFlow); a no-op when the package patched at import."""
+    (so that ``scan`` runs without TensorFlow); a no-op when the package patched at import.
+
+    Returns None, or the text of the bad setting that stopped it.  Its warnings are not shown:
+    each command reports the outcome itself, once.
+    """
     import tf_rnn_dropout_fix
     if tf_rnn_dropout_fix._patch_deferred_to_command_line:
         tf_rnn_dropout_fix._patch_deferred_to_command_line = False
-        tf_rnn_dropout_fix._patch_at_import()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", tf_rnn_dropout_fix.RNNDropoutWarning)
+            try:
+                tf_rnn_dropout_fix._patch_at_import()
+            except ValueError as exc:        # a bad TF_RNN_DROPOUT_FIX* value
+                tf_rnn_dropout_fix._problem[0] = str(exc)
+                return str(exc)
+    return None
+
+
+# A line of TF's C++ log: glog / absl (``I0000 00:00:...``, ``E1201 22:05:...``), TF 1.x's own
+# (``2026-12-01 22:05:40.123: E tensorflow/...``) and absl's notice before it is set up.
+_NATIVE_LOG_LINE = re.compile(r"^([IWEF]\d{4} \d\d:\d\d:\d\d|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d"
+                              r"\.\d+: [IWEF] |WARNING: All log messages before absl::)")
+
+
+class _QuietNativeLog(object):
+    """TF's C++ start-up lines (oneDNN, cuInit, CUDA stubs...) are not the report.
+
+    Sets TF_CPP_MIN_LOG_LEVEL=3 for this process, and since TF 2.x's absl logging writes some
+    lines before it reads that, filters TF's C++ log lines out of file descriptor 2: Python's
+    own ``sys.stderr`` (tracebacks, warnings, progress) goes straight to the terminal, what C++
+    code writes goes through a pipe that drops those lines.  Does nothing when the user set
+    TF_CPP_MIN_LOG_LEVEL or TensorFlow is already imported (its log is set up by then).
+    """
+
+    def __init__(self):
+        self._active = "tensorflow" not in sys.modules and \
+            "TF_CPP_MIN_LOG_LEVEL" not in os.environ
+        self._saved = self._thread = self._stderr = None
+
+    def __enter__(self):
+        if not self._active:
+            return self
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+        try:
+            sys.stderr.flush()
+            self._saved = os.dup(2)
+            read, write = os.pipe()
+        except (OSError, AttributeError, ValueError):   # no real stderr: the level must do
+            return self
+        self._stderr = sys.stderr
+        sys.stderr = os.fdopen(os.dup(self._saved), "w")
+        os.dup2(write, 2)
+        os.close(write)
+        self._thread = threading.Thread(target=self._pump, args=(read,))
+        self._thread.daemon = True
+        self._thread.start()
+        return self
+
+    def _pump(self, read):
+        with os.fdopen(read, "rb") as pipe:
+            for line in iter(pipe.readline, b""):
+                if not _NATIVE_LOG_LINE.match(line.decode("utf-8", "replace")):
+                    os.write(self._saved, line)
+
+    def __exit__(self, *exc_info):
+        if self._thread is None:
+            return False
+        sys.stderr.flush()
+        os.dup2(self._saved, 2)           # closes the pipe's last write end: the pump ends
+        self._thread.join(10)
+        sys.stderr.close()
+        sys.stderr = self._stderr
+        os.close(self._saved)
+        return False
+
+
+def _legacy_keras_for_this_run(command, argv):
+    """On TF 2.16+ the TF1 cells the demonstration and the benchmark build need tf_keras,
+    switched on before TensorFlow is imported.  Returns (None, None) to go on here,
+    (exit status, None) after running the same command again with tf_keras switched on, or
+    (None, what is wrong and the fix)."""
+    from tf_rnn_dropout_fix import _compat
+    if not _compat.is_installed("tensorflow"):
+        return None, None                 # said when the patch cannot import it
+    line = _compat.parse_version(_compat.installed_tf_version())
+    problem = _compat.keras_problem(line)
+    if problem is None:
+        return None, None
+    if not _compat.legacy_keras_on() and _compat.is_installed("tf_keras") \
+            and "tensorflow" not in sys.modules:
+        print("%s %s: tf.keras is Keras 3 here; running this command with %s=1 (tf_keras %s), "
+              "which TF1-style cells need. Your own programs: set %s=1 before importing "
+              "TensorFlow." % (PROG, command, _compat.LEGACY_KERAS_ENV,
+                               _compat.installed_version(("tf_keras",)) or "",
+                               _compat.LEGACY_KERAS_ENV), file=sys.stderr)
+        sys.stderr.flush()
+        env = dict(os.environ)
+        env[_compat.LEGACY_KERAS_ENV] = "1"
+        return subprocess.call([sys.executable, "-m", "tf_rnn_dropout_fix"] + list(argv),
+                               env=env), None
+    if "tensorflow" in sys.modules and not _compat.legacy_keras_on():
+        problem += " (TensorFlow is already imported in this process)"
+    return None, problem
 
 
 def main(argv=None):
     """Run the command line; returns the exit status (argparse exits with 2 on usage errors)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
     if not (sys.argv[1:] if argv is None else argv):   # Python 2's argparse would exit
         parser.print_help()
@@ -282,8 +399,31 @@ def main(argv=None):
     if getattr(args, "run", None) is None:
         parser.print_help()
         return 2
-    if args.needs_tensorflow:
-        _apply_import_time_patch()
+    if not args.needs_tensorflow:
+        return args.run(args)
+    with _QuietNativeLog():
+        return _run_with_tensorflow(args, argv)
+
+
+def _run_with_tensorflow(args, argv):
+    """Patch as the import would, then run; TF missing or broken, a bad setting or the Keras 3
+    stack without tf_keras end the demonstration and the benchmark with 2 and the fix."""
+    keras_problem = None
+    if getattr(args, "needs_tf1_cells", False):
+        status, keras_problem = _legacy_keras_for_this_run(args.command, argv)
+        if status is not None:
+            return status
+    bad_setting = _apply_import_time_patch()
+    if args.command != "status":
+        import tf_rnn_dropout_fix
+        from tf_rnn_dropout_fix import _config
+        problem = bad_setting
+        if problem is None and sys.modules.get("tensorflow") is None and _config.env_switch_on():
+            problem = tf_rnn_dropout_fix.status().problem     # missing or broken: the fix
+        problem = problem or keras_problem
+        if problem:
+            print("%s %s: %s." % (PROG, args.command, problem.rstrip(".")), file=sys.stderr)
+            return 2
     return args.run(args)
 
 

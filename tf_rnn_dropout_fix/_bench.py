@@ -38,9 +38,17 @@ from tf_rnn_dropout_fix import _pycompat
 KEEP_PROB = 0.8
 DEFAULTS = {"batch": 64, "units": 256, "steps": 100, "repeats": 10, "warmup": 2, "threads": 1,
             "seed": 0}
-# wall: elapsed time, what a user waits for.  cpu: CPU seconds of this whole process (every TF
-# thread), which time spent waiting for a core that other programs hold does not inflate.
+# cpu (the default): CPU seconds of this whole process (every TF thread), which time spent
+# waiting for a core that other programs hold does not inflate.  wall: elapsed time, what a user
+# waits for, but on a busy machine it charges other programs' load to whichever case was
+# running (see CLOCK_HELP and docs/bench.md for the figures).
 CLOCKS = {"wall": _pycompat.perf_counter, "cpu": _pycompat.process_time}
+DEFAULT_CLOCK = "cpu"
+CLOCK_HELP = ("cpu (default): CPU time of this process, all TF threads; on a busy machine "
+              "waiting for a core inflates no case, so the ratios stay honest. wall: elapsed "
+              "time, what you wait for; on a quiet machine with --threads 1 it agrees with cpu, "
+              "on a busy one it charges other programs' load to whichever case ran")
+PROGRESS_AFTER_S = 3.0      # progress on stderr once a run has taken this long
 
 # name: (cell family, dropout kind, stock wrapper)
 _WRAPPED_CASES = (
@@ -108,17 +116,59 @@ def add_arguments(parser):
                              ("threads", "N", "TF intra- and inter-op threads per session")):
         parser.add_argument("--" + name, type=_positive_int, default=DEFAULTS[name],
                             metavar=meta, help="%s (default %d)" % (what, DEFAULTS[name]))
-    parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall",
-                        help="wall: elapsed time (default); cpu: CPU time of this process, "
-                             "steadier on a busy machine")
+    parser.add_argument("--clock", choices=sorted(CLOCKS), default=DEFAULT_CLOCK,
+                        help=CLOCK_HELP)
     parser.add_argument("--cases", type=_case_list, default=None, metavar="A,B",
-                        help="only these cases (default: all that this TF runs)")
+                        help="only these cases, comma-separated (default: all that this TF "
+                             "runs; the list is below)")
+    parser.add_argument("--quiet", action="store_true",
+                        help="no progress lines on stderr")
+
+
+DESCRIPTION = """\
+Time one training step of each case (a TF1-style graph: dynamic_rnn forward, backward, one
+gradient-descent step), stock and corrected wrappers in one process, round-robin in a shuffled
+order, and report the median, min and max of each case and the ratios of medians against the
+project's targets.  Progress (rounds done, time left) goes to stderr once the run takes more than
+a few seconds; the report goes to stdout."""
+
+
+def epilog():
+    """The cases and their targets, for ``bench --help``."""
+    lines = ["cases (state dropout: state_keep_prob=0.8, variational_recurrent=True):"]
+    width = max(len(name) for name in case_names(2))
+    for name in case_names(2):
+        lines.append("  %-*s  %s" % (width, name, CASE_HELP.get(name, "")))
+    lines.append("")
+    lines.append("targets (ratio of medians, at most):")
+    for case, baseline, target in TARGETS:
+        lines.append("  %s / %s <= %.2f" % (case, baseline, target))
+    lines.append("")
+    lines.append("exit status: 0 done (a MISSED target is reported, not an error); 1 the package "
+                 "is switched off;\n2 usage error, TensorFlow missing, or the Keras 3 stack "
+                 "without tf_keras.")
+    return "\n".join(lines)
+
+
+CASE_HELP = {
+    "gru_nodrop": "GRUCell, no wrapper",
+    "gru_stock_state_dropout": "GRUCell in the stock wrapper (built under disabled())",
+    "gru_reroute": "GRUCell in the corrected wrapper: state dropout rerouted",
+    "gru_gate_dropout": "GRUCell, the corrected wrapper's gate dropout (gate_keep_prob=0.8)",
+    "lstm_nodrop": "LSTMCell (tuple state), no wrapper",
+    "lstm_stock_state_dropout": "LSTMCell in the stock wrapper",
+    "lstm_state_dropout": "LSTMCell in the corrected wrapper: h dropped, c kept",
+    "lstm_gate_dropout": "LSTMCell, the corrected wrapper's gate dropout",
+    "keras_gru_recurrent_dropout": "TF 2.x: Keras GRU(recurrent_dropout=0.2), what users pick "
+                                   "instead",
+}
 
 
 def config_from_args(args):
     config = dict(DEFAULTS)
     config.update((name, getattr(args, name)) for name in DEFAULTS if name != "seed")
     config["clock"], config["cases"] = args.clock, args.cases
+    config["progress"] = not getattr(args, "quiet", False)
     return config
 
 
@@ -191,7 +241,7 @@ def _keras_wrapper_outputs(tf, units, inputs, seed):
     return keras.layers.RNN(cell, return_sequences=True)(inputs, training=True)
 
 
-def _quiet_deprecations():
+def quiet_deprecations():
     """TF's own deprecation notices (``LSTMCell`` will be removed...) are not the report."""
     try:
         from tensorflow.python.util import deprecation
@@ -208,7 +258,7 @@ def build_case(name, config):
     v1 = _repro._v1(tf)
     batch, units, steps, seed = config["batch"], config["units"], config["steps"], config["seed"]
     graph = tf.Graph()
-    with graph.as_default(), warnings.catch_warnings(), _quiet_deprecations():
+    with graph.as_default(), warnings.catch_warnings(), quiet_deprecations():
         warnings.simplefilter("ignore")
         v1.set_random_seed(seed)
         inputs = tf.constant(
@@ -227,7 +277,7 @@ def build_case(name, config):
         session = v1.Session(graph=graph, config=v1.ConfigProto(
             intra_op_parallelism_threads=threads, inter_op_parallelism_threads=threads))
         session.run(v1.global_variables_initializer())
-    return _Case(name, session, train_op, CLOCKS[config.get("clock", "wall")])
+    return _Case(name, session, train_op, CLOCKS[config.get("clock", DEFAULT_CLOCK)])
 
 
 # --- Measuring ---------------------------------------------------------------------------------
@@ -258,23 +308,74 @@ def measure(config):
         if not names:
             raise ValueError("cases=%s: none runs on TensorFlow %s (%s needs TF 2.x)."
                              % (",".join(config["cases"]), version, KERAS_CASE))
-    built = [build_case(name, config) for name in names]
+    progress = _Progress(config.get("progress", False), config["repeats"])
+    built = []
     try:
+        for name in names:
+            built.append(build_case(name, config))
+            progress.note("built %d of %d cases" % (len(built), len(names)))
         for case in built:
             for _ in range(config["warmup"]):
                 case.step()
+        progress.note("warmed up")
         times = dict((case.name, []) for case in built)
         order = random.Random(config["seed"])
+        progress.start_rounds()
         for _ in range(config["repeats"]):
             order.shuffle(built)
             for case in built:
                 times[case.name].append(case.step())
+            progress.round_done()
     finally:
+        progress.end()
         for case in built:
             case.close()
     cases = collections.OrderedDict((name, _summary(times[name])) for name in names)
-    shown = dict((k, v) for k, v in config.items() if k != "cases")
+    shown = dict((k, v) for k, v in config.items() if k not in ("cases", "progress"))
     return {"tf_version": version, "config": shown, "cases": cases, "ratios": ratios(cases)}
+
+
+class _Progress(object):
+    """Progress lines on stderr once the run has taken ``PROGRESS_AFTER_S``: what is done and,
+    while timing, the rounds done and the time left (from the mean round so far).  On a
+    terminal one line is rewritten; elsewhere (CI logs) a line at most every 10 seconds."""
+
+    def __init__(self, enabled, rounds, stream=None):
+        self._stream = stream or sys.stderr
+        self._enabled, self._rounds, self._done = enabled, rounds, 0
+        self._begun = self._last = time.time()
+        self._rounds_begun = None
+        self._tty = hasattr(self._stream, "isatty") and self._stream.isatty()
+        self._shown = False
+
+    def note(self, what):
+        self._show("bench: %s (%.0f s)" % (what, time.time() - self._begun))
+
+    def start_rounds(self):
+        self._rounds_begun = time.time()
+
+    def round_done(self):
+        self._done += 1
+        now = time.time()
+        left = (now - self._rounds_begun) / self._done * (self._rounds - self._done)
+        self._show("bench: round %d of %d done, about %.0f s left" % (self._done, self._rounds,
+                                                                      left))
+
+    def _show(self, text):
+        now = time.time()
+        if not self._enabled or now - self._begun < PROGRESS_AFTER_S:
+            return
+        if not self._tty and self._shown and now - self._last < 10 and \
+                self._done < self._rounds:
+            return
+        self._last, self._shown = now, True
+        self._stream.write(("\r%-72s" if self._tty else "%s\n") % text)
+        self._stream.flush()
+
+    def end(self):
+        if self._shown and self._tty:
+            self._stream.write("\n")
+            self._stream.flush()
 
 
 def format_report(result):

@@ -11,6 +11,8 @@ Everything version-specific is data here plus small adapters:
 * ``per_step_dropout``, ``inner_cell``, ``flatten``/``pack``: the few calls whose spelling moved.
 """
 import importlib
+import inspect
+import os
 import re
 import sys
 
@@ -40,7 +42,8 @@ def import_tensorflow():
     """(module, None) or (None, reason and fix): importing the package must survive a broken TF.
 
     A TF that is missing and one that is installed but fails to import (a half-removed install,
-    a protobuf or numpy it cannot work with) need different fixes, so they are told apart.
+    a protobuf or numpy it cannot work with) need different fixes, so they are told apart; a
+    known pin problem (``PIN_PROBLEMS``) names the pin to install.
     """
     try:
         import tensorflow
@@ -49,12 +52,95 @@ def import_tensorflow():
         if _pycompat.missing_module_name(exc) == "tensorflow":
             return None, ("TensorFlow is not installed (%s). Install it with `pip install "
                           "tensorflow` (or tensorflow-cpu, or tensorflow-gpu for TF 1.x)" % exc)
-        failure = "%s: %s" % (type(exc).__name__, exc)
+        failure = exc
     except Exception as exc:  # a half-installed TF raises all sorts of things
-        failure = "%s: %s" % (type(exc).__name__, exc)
-    return None, ("TensorFlow is installed but failed to import (%s). Repair the install, e.g. "
-                  "`pip install --force-reinstall tensorflow==<your version>` with the protobuf "
-                  "and numpy that TF line needs" % failure)
+        failure = exc
+    return None, import_failure_message(failure)
+
+
+# A TF that fails to import because of a package it cannot work with: (pattern of the error,
+# what is wrong, the plain pin).  The constraints file of the TF line pins all of them at once.
+PIN_PROBLEMS = (
+    (r"Descriptors cannot (not )?be created directly",
+     "protobuf is too new for this TensorFlow", 'pip install "protobuf<3.20"'),
+    (r"compiled using NumPy 1\.x|_ARRAY_API not found|numpy\.core\.(_)?multiarray failed to "
+     r"import|module 'numpy' has no attribute '(object|bool|int|float|str)'",
+     "numpy is too new for this TensorFlow", 'pip install "numpy<1.24"'),
+    (r"No module named '?numpy'?$|import of numpy halted", "numpy is not installed",
+     "pip install numpy"),
+)
+
+
+IMPORT_FAILED = "is installed but failed to import"
+
+
+def import_failure_message(exc):
+    """Why an installed TF failed to import, and the fix: a pin when the cause is a known one."""
+    failure = "%s: %s" % (type(exc).__name__, str(exc).strip().splitlines()[0] if str(exc)
+                          else "")
+    text = "%s: %s" % (type(exc).__name__, exc)
+    for pattern, what, pin in PIN_PROBLEMS:
+        if re.search(pattern, text, re.M):
+            line = parse_version(installed_tf_version())
+            constraints = ("compat/constraints/tf%d%d.txt" % line) if line else \
+                "compat/constraints/tf<major><minor>.txt"
+            return ("TensorFlow %s is installed but failed to import (%s): %s. Install the pins "
+                    "of its line: `pip install -r %s` from a clone of tf-rnn-dropout-fix, or "
+                    "`%s`" % (installed_tf_version() or "", failure, what, constraints, pin))
+    return ("TensorFlow is installed but failed to import (%s). Repair the install, e.g. "
+            "`pip install --force-reinstall tensorflow==<your version>` with the protobuf "
+            "and numpy that TF line needs" % failure)
+
+
+# --- What is installed, without importing it --------------------------------------------------
+
+TF_DISTRIBUTIONS = ("tensorflow", "tensorflow_cpu", "tensorflow_gpu", "tensorflow_intel",
+                    "tensorflow_macos")
+
+
+def is_installed(name):
+    """True when the top-level module ``name`` can be imported; imports nothing."""
+    if name in sys.modules:
+        return sys.modules[name] is not None
+    try:
+        from importlib.util import find_spec
+    except ImportError:         # Python 2.7
+        import imp
+        try:
+            handle = imp.find_module(name)
+        except ImportError:
+            return False
+        if handle[0] is not None:
+            handle[0].close()
+        return True
+    try:
+        return find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def installed_version(distributions):
+    """The version of the first of ``distributions`` installed on sys.path (from its
+    ``*.dist-info`` / ``*.egg-info`` directory name), or None; imports nothing."""
+    wanted = re.compile(r"^(%s)-(\d[^-]*?)(-py\d[.\d]*)?\.(dist|egg)-info$"
+                        % "|".join(distributions), re.I)
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except (OSError, TypeError):
+            continue
+        for name in names:
+            match = wanted.match(name)
+            if match:
+                return match.group(2)
+    return None
+
+
+def installed_tf_version():
+    """The TF version: of the loaded module, else of the installed distribution, else None."""
+    tf = sys.modules.get("tensorflow")
+    loaded = tf_version_string(tf) if tf is not None else None
+    return loaded or installed_version(TF_DISTRIBUTIONS)
 
 
 def tf_version_string(tf):
@@ -86,13 +172,94 @@ def support_problem(version_text):
     return None
 
 
-def keras_flavour():
-    """Which Keras package backs tf.compat.v1's rnn_cell here (for status reports)."""
+LEGACY_KERAS_ENV = "TF_USE_LEGACY_KERAS"
+LEGACY_KERAS_FROM = (2, 16)     # TF 2.16+: tf.keras is Keras 3 unless tf_keras is switched on
+
+
+def legacy_keras_on():
+    """TF's own reading of TF_USE_LEGACY_KERAS (tensorflow/python/util/lazy_loader.py)."""
+    return os.environ.get(LEGACY_KERAS_ENV) in ("true", "True", "1")
+
+
+def tf_keras_fix(line):
+    """The two steps that give TF 2.16+ the Keras 2 API ``tf.compat.v1.nn.rnn_cell`` needs."""
+    return ('pip install "tf_keras~=%d.%d", then set %s=1 before importing TensorFlow'
+            % (line[0], line[1], LEGACY_KERAS_ENV))
+
+
+def keras_problem(line):
+    """None when tf.compat.v1's rnn_cell works here, else why not and the fix (TF 2.16+)."""
+    if line is None or line < LEGACY_KERAS_FROM:
+        return None
+    if legacy_keras_on():
+        if is_installed("tf_keras"):
+            return None
+        return ("%s=1 is set but tf_keras is not installed, so tf.keras and "
+                "tf.compat.v1.nn.rnn_cell cannot be imported: %s"
+                % (LEGACY_KERAS_ENV, tf_keras_fix(line)))
+    if is_installed("tf_keras"):
+        fix = ("tf_keras %s is installed but not switched on: set %s=1 before importing "
+               "TensorFlow" % (installed_version(("tf_keras",)) or "", LEGACY_KERAS_ENV))
+    else:
+        fix = tf_keras_fix(line)
+    return ("TensorFlow %d.%d's tf.keras is Keras 3 here, which has no tf.compat.v1.nn.rnn_cell "
+            "cells (\"GRUCell is not available with Keras 3\"): %s" % (line[0], line[1], fix))
+
+
+def keras_flavour(line=None):
+    """Which Keras package backs tf.keras and tf.compat.v1's rnn_cell here (status reports)."""
+    if line is not None and line >= LEGACY_KERAS_FROM:
+        if legacy_keras_on():
+            return _package_flavour("tf_keras") or ("none: %s=1 but tf_keras is not installed"
+                                                    % LEGACY_KERAS_ENV)
+        return "Keras 3 (%s)" % (_package_flavour("keras") or "keras")
     for name in ("tf_keras", "keras"):
         module = sys.modules.get(name)
         if module is not None:
             return "%s %s" % (name, getattr(module, "__version__", "?"))
     return "TensorFlow's own"
+
+
+def _package_flavour(name):
+    module = sys.modules.get(name)
+    if module is not None:
+        return "%s %s" % (name, getattr(module, "__version__", "?"))
+    if is_installed(name):
+        return "%s %s, not imported yet" % (name, installed_version((name,)) or "?")
+    return None
+
+
+def copies_loaded_later(line):
+    """The installed packages holding wrapper copies that are not imported yet, as
+    (package, how the program reaches it) pairs; finds them without importing any."""
+    later = []
+    # tf.contrib sits in sys.modules as a lazy loader until used; its rnn module is the copy.
+    if line is not None and line[0] == 1 and not any(
+            name in sys.modules for name in ("tensorflow.contrib.rnn",
+                                             "tensorflow_core.contrib.rnn")):
+        homes = [os.path.dirname(vars(sys.modules[name]).get("__file__") or "")
+                 for name in ("tensorflow", "tensorflow_core") if sys.modules.get(name)]
+        if any(home and os.path.isdir(os.path.join(home, "contrib")) for home in homes):
+            later.append(("tensorflow.contrib", "tf.contrib.rnn"))
+    if "tf_keras" not in sys.modules and is_installed("tf_keras"):
+        reach = ("tf.compat.v1.nn.rnn_cell, tf.keras" if line is not None and
+                 line >= LEGACY_KERAS_FROM and legacy_keras_on() else "import tf_keras")
+        later.append(("tf_keras %s" % (installed_version(("tf_keras",)) or ""), reach))
+    if "keras" not in sys.modules and is_installed("keras"):
+        version = installed_version(("keras",)) or ""
+        if version.startswith("2."):
+            later.append(("keras %s" % version, "import keras"))
+    return later
+
+
+# Where the Keras 3 stack (TF 2.16+ without tf_keras switched on) leaves each wrapper path.
+KERAS3_PATHS_WORKING = (
+    "tf.nn.RNNCellDropoutWrapper around a Keras cell (TF's own copy of the wrapper)",
+    "keras.layers.GRU / LSTM with dropout and recurrent_dropout (Keras 3's own layers)")
+KERAS3_PATHS_NEEDING_TF_KERAS = (
+    "tf.compat.v1.nn.rnn_cell.DropoutWrapper, GRUCell, LSTMCell, MultiRNNCell",
+    "tf.compat.v1.nn.dynamic_rnn / static_rnn over those cells (TF1-style graphs)",
+    "tf-rnn-dropout-fix repro and bench")
 
 
 # --- Finding the copies ------------------------------------------------------------------------
