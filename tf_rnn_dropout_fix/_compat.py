@@ -11,7 +11,6 @@ Everything version-specific is data here plus small adapters:
 * ``per_step_dropout``, ``inner_cell``, ``flatten``/``pack``: the few calls whose spelling moved.
 """
 import importlib
-import inspect
 import os
 import re
 import sys

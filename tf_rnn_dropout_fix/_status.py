@@ -84,7 +84,8 @@ class Status(object):
                 "corrected when imported:" if self.patched else "STOCK when imported:",
                 package, reach))
         lines.append("GRU cells rerouted: %s" % (", ".join(self.gru_cells) or "none"))
-                  _keras3_gru.status_line(_patching._saved),
+        if self.keras3_gru:
+            lines.append("Keras 3 GRU recurrent_dropout: %s" % self.keras3_gru)
         if self.keras_problem:
             lines.append("Keras 3 stack: %s" % self.keras_problem)
             if not _compat.legacy_keras_on():
