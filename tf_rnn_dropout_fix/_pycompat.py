@@ -32,9 +32,12 @@ if PY2:
     import imp
     import thread
 
-    import funcsigs
+    def signature(function):
+        """``inspect.signature`` from its backport, imported only when a signature is read, so
+        that the scan runs on a bare Python 2.7 too."""
+        import funcsigs
+        return funcsigs.signature(function)
 
-    signature = funcsigs.signature
     get_ident = thread.get_ident
     filterfalse = itertools.ifilterfalse
     perf_counter = time.time        # the best wall clock Python 2 has on Linux
