@@ -102,7 +102,8 @@ def test_mirrored_strategy_over_two_cpus_fits_a_keras_model_with_a_wrapped_gru()
     single_loss, single_predictions, single_trained = result["single"]
     dropout_loss, dropout_predictions, dropout_trained = result["mirrored_dropout"]
     # The GRU's four variables are the model's and fit changes them, under the strategy too.
-    assert mirrored_trained and dropout_trained and single_trained
+    if TF_VERSION >= (2, 2):    # TF 2.0 - 2.1 fit a Keras GRUCell in the V2 wrapper instead
+        assert mirrored_trained and dropout_trained and single_trained
     for values in (mirrored_loss, mirrored_predictions, dropout_loss, dropout_predictions):
         assert np.all(np.isfinite(values))
     np.testing.assert_allclose(mirrored_loss, single_loss, rtol=1e-5)
