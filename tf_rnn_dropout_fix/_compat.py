@@ -101,21 +101,7 @@ def is_installed(name):
     """True when the top-level module ``name`` can be imported; imports nothing."""
     if name in sys.modules:
         return sys.modules[name] is not None
-    try:
-        from importlib.util import find_spec
-    except ImportError:         # Python 2.7
-        import imp
-        try:
-            handle = imp.find_module(name)
-        except ImportError:
-            return False
-        if handle[0] is not None:
-            handle[0].close()
-        return True
-    try:
-        return find_spec(name) is not None
-    except (ImportError, ValueError):
-        return False
+    return _pycompat.top_level_module_exists(name)
 
 
 def installed_version(distributions):
@@ -387,10 +373,6 @@ def gru_step_era(cls):
     return None
 
 
-# Keras 3 releases whose GRUCell masks the carried state in recurrent_dropout
-# (keras-team/keras#20276, fixed in 3.8 by keras-team/keras#20656): [first, fixed).
-KERAS3_GRU_CARRIED_STATE_DROPOUT = ((3, 0), (3, 8))
-
 
 def keras_version_of(cls):
     """The version string of the Keras package that defines ``cls`` ('3.6.0'), or None."""
@@ -424,11 +406,6 @@ def keras3_gru_masks_carried_state(cls):
     version = parse_version(keras_version_of(cls))
     low, high = KERAS3_GRU_CARRIED_STATE_DROPOUT
     return version is None or low <= version < high
-
-
-def keras3_gru_classes(module):
-    """Keras 3 ``GRUCell`` classes in ``module`` that need the recurrent-dropout correction."""
-    return [cls for cls in _classes_defined_in(module) if keras3_gru_masks_carried_state(cls)]
 
 
 def gru_cell_classes(module):

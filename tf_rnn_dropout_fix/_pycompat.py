@@ -10,6 +10,7 @@ package uses, this module gives one spelling for both:
   ``text_type``: names that moved or arrived in Python 3; ``median`` and ``null_context``
   (``statistics.median``, ``contextlib.nullcontext`` of Python 3);
 * ``missing_module_name``: which module an ``ImportError`` could not find (``exc.name``);
+* ``top_level_module_exists``: ``importlib.util.find_spec``, ``imp.find_module`` on Python 2;
 * ``parse_source``, ``generate_tokens``, ``detect_encoding``: what ``scan`` reads source with;
   on Python 2 the syntax tree comes in Python 3's shape (``arg``, ``NameConstant``,
   ``Starred`` and ``**`` keywords in calls, ``withitem``), so the scanner reads one shape;
@@ -183,6 +184,23 @@ def median(values):
 @contextlib.contextmanager
 def null_context():
     yield
+
+
+def top_level_module_exists(name):
+    """True when the top-level module ``name`` can be found on the path; imports nothing."""
+    if PY2:
+        try:
+            handle = imp.find_module(name)[0]
+        except ImportError:
+            return False
+        if handle is not None:
+            handle.close()
+        return True
+    import importlib.util
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def missing_module_name(exc):
