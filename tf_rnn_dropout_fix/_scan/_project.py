@@ -8,6 +8,7 @@ That keeps a scan of a whole TF installation to the few files that matter.
 """
 import os
 
+from tf_rnn_dropout_fix import _pycompat
 from tf_rnn_dropout_fix._scan import _names, _source
 
 
@@ -35,7 +36,7 @@ class Module(object):
             except SyntaxError as exc:
                 self.error = (exc.lineno or 1, exc.offset or 1,
                               "cannot be parsed, even as Python 2 (%s)" % (exc.msg or exc))
-            except _source.RecursionError:
+            except _pycompat.RecursionError:
                 self.error = (1, 1, "nested too deeply to analyse")
         return self._binder
 

@@ -11,15 +11,10 @@ import codecs
 import io
 import os
 import re
-import sys
 import tokenize
 
-try:
-    RecursionError = RecursionError
-except NameError:                   # Python 2.7 raises RuntimeError for a too deep recursion
-    RecursionError = RuntimeError
-
-PY2 = sys.version_info[0] == 2
+from tf_rnn_dropout_fix import _pycompat
+from tf_rnn_dropout_fix._pycompat import PY2
 
 _SKIPPED_DIRS = (".git", ".hg", ".svn", ".bzr", ".tox", ".nox", ".eggs", "__pycache__",
                  "site-packages", "dist-packages", "node_modules")
@@ -131,7 +126,7 @@ def parse(text):
             return _parse(attempt())
         except SyntaxError as exc:          # IndentationError and TabError included
             error = exc
-        except (ValueError, tokenize.TokenError, RecursionError) as exc:   # NUL bytes, ...
+        except (ValueError, tokenize.TokenError, _pycompat.RecursionError) as exc:   # NUL bytes, ...
             error = error or SyntaxError("%s: %s" % (type(exc).__name__, exc))
     raise error
 
@@ -177,7 +172,7 @@ def _statements(tokens):
 
 def python2_rewrite(text):
     """``text`` with Python 2-only syntax blanked out; every other character stays in place."""
-    tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
+    tokens = list(_pycompat.generate_tokens(io.StringIO(text).readline))
     lines = io.StringIO(text).readlines()       # the rows tokenize counts (not str.splitlines)
     token_edits, statement_edits = [], []   # (start, end, replacement written at start)
 
