@@ -38,11 +38,11 @@ def corrected_wrappers(cell):
     return found
 
 
-def start(cell, training=None):
-    """Start a sequence on every corrected wrapper under ``cell`` (a no-op while disabled)."""
+def start(wrappers, training=None):
+    """Start a sequence on each of ``wrappers`` (a no-op while disabled)."""
     if not _config.corrections_active():
         return
-    for wrapper in corrected_wrappers(cell):
+    for wrapper in wrappers:
         _wrapper.start_sequence(wrapper, _wrapper.plan_of(wrapper), training)
 
 
@@ -50,8 +50,9 @@ def make_keras_sequence_start(original):
     """``RNN._maybe_reset_cell_dropout_mask`` that also starts the wrappers' sequences."""
     def _maybe_reset_cell_dropout_mask(self, cell):
         original(self, cell)
-        if corrected_wrappers(cell):
-            start(cell, _compat.keras_training(self))
+        wrappers = corrected_wrappers(cell)
+        if wrappers:            # only then ask Keras which training this call resolved
+            start(wrappers, _compat.keras_training(self))
 
     return _compat.stands_in_for(_maybe_reset_cell_dropout_mask, original)
 
@@ -60,7 +61,7 @@ def make_rnn_entry_check(original):
     """``assert_like_rnncell`` that starts a sequence on the cell it accepts."""
     def assert_like_rnncell(cell_name, cell):
         result = original(cell_name, cell)
-        start(cell)
+        start(corrected_wrappers(cell))
         return result
 
     return _compat.stands_in_for(assert_like_rnncell, original)
