@@ -162,12 +162,13 @@ split(config.list_physical_devices("CPU")[0], [device()] * 2)
 """
 
 
-def run_command(argv, env=None, timeout=300):
-    """Run ``argv`` with ``env`` added to this environment; returns (rc, stdout, stderr)."""
+def run_command(argv, env=None, timeout=300, cwd=None):
+    """Run ``argv`` (in ``cwd``) with ``env`` added to this environment; returns
+    (rc, stdout, stderr)."""
     full_env = dict(os.environ)
     full_env.update(env or {})
     proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=full_env,
-                          timeout=timeout, universal_newlines=True)
+                          timeout=timeout, universal_newlines=True, cwd=cwd)
     return proc.returncode, proc.stdout, proc.stderr
 
 

@@ -4,13 +4,12 @@ import json
 import os
 import platform
 import struct
-import subprocess
 import sys
 
 import numpy as np
 import pytest
 
-from conftest import TF_VERSION
+from conftest import TF_VERSION, run_command
 from tf_rnn_dropout_fix import _repro, _scan
 from tf_rnn_dropout_fix.__main__ import main
 
@@ -34,11 +33,8 @@ def test_status_reports_python_tf_wrappers_and_where_the_policy_came_from(capsys
 def test_python_m_status_patches_before_reporting_and_names_the_environment_as_source():
     """Started as `python -m`, the package defers its import-time patch to the command line
     (scan must not import TensorFlow); status must still see it applied."""
-    env = dict(os.environ, TF_RNN_DROPOUT_FIX_GRU_POLICY="warn")
-    proc = subprocess.run([sys.executable, "-m", "tf_rnn_dropout_fix", "status", "--json"],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
-                          universal_newlines=True, timeout=300)
-    rc, out, err = proc.returncode, proc.stdout, proc.stderr
+    rc, out, err = run_command([sys.executable, "-m", "tf_rnn_dropout_fix", "status", "--json"],
+                               {"TF_RNN_DROPOUT_FIX_GRU_POLICY": "warn"})
     assert rc == 0, err[-3000:]
     data = json.loads(out)
     assert data["patched"] is True

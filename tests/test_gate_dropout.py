@@ -16,7 +16,7 @@ import pytest
 
 import tensorflow as tf
 import tf_rnn_dropout_fix as fix
-from conftest import (RNN_CELL, TF_VERSION, V1,
+from conftest import (RNN_CELL, TF_VERSION, V1, contrib,
                       seeded_weights, sigmoid)
 
 UNITS, DEPTH, BATCH = 5, 4, 6
@@ -296,11 +296,9 @@ def test_gate_dropout_reaches_every_cell_of_a_stack(make_run):
 
 
 def _contrib_cell(path):
-    value = tf
-    for name in ("contrib." + path).split("."):
-        value = getattr(value, name, None)
-        if value is None:
-            pytest.skip("TF %s has no tf.contrib.%s" % (tf.__version__, path))
+    value = contrib(path)
+    if value is None:
+        pytest.skip("TF %s has no tf.contrib.%s" % (tf.__version__, path))
     from tf_rnn_dropout_fix import _gate
     if not _gate.has_python_step(value(UNITS)):
         pytest.skip("TF %s's %s has no Python step for gate dropout (refused at "

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from conftest import TF_VERSION, run_python
+from tf_rnn_dropout_fix import _pycompat
 
 # The garbage collector is off while both imports are timed, as timeit does: a full collection
 # walks TensorFlow's whole heap (40 ms after importing TF 1.3) and falls wherever the allocation
@@ -109,12 +110,6 @@ _ORDERS = (("tensorflow", "import tensorflow"),
            ("package first", "import tf_rnn_dropout_fix; import tensorflow"))
 
 
-def _median(values):
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2.0
-
-
 def _whole_process_seconds(code):
     """CPU seconds (user and system, every thread) of one fresh interpreter running ``code``,
     start and exit included: unlike its wall time, not inflated while other programs hold the
@@ -152,8 +147,8 @@ def test_whole_process_import_costs_at_most_five_percent_more_in_either_order():
             times[name].append(_whole_process_seconds(code))
         if round_number < 2:
             continue
-        base = _median(times["tensorflow"])
-        ratios = dict((name, _median(times[name]) / base) for name, _ in _ORDERS[1:])
+        base = _pycompat.median(times["tensorflow"])
+        ratios = dict((name, _pycompat.median(times[name]) / base) for name, _ in _ORDERS[1:])
         if all(ratio <= WHOLE_PROCESS_BOUND for ratio in ratios.values()):
             break
     assert all(ratio <= WHOLE_PROCESS_BOUND for ratio in ratios.values()), (ratios, times)

@@ -19,6 +19,7 @@ import tf_rnn_dropout_fix
 from tf_rnn_dropout_fix import _compat, _scan
 from tf_rnn_dropout_fix._scan import _resolve
 
+from conftest import run_command
 from test_scan import _expected      # the `# expect: CODE` marks, read independently
 
 # TF 1.4's wheel installs the enum34 backport, which breaks `re` in a child interpreter whose
@@ -159,10 +160,10 @@ def _cli(argv, **kwargs):
 
 @needs_clean_enum
 def test_sarif_has_the_required_fields_one_result_per_finding_and_rule_metadata():
-    proc = _cli(["scan", "--format", "sarif", "--tf-version", "1.15", "--keras-version", "3.6",
-                 TOOLKIT])
-    out, err = proc.communicate(timeout=300)
-    assert proc.returncode == 1, err
+    rc, out, err = run_command([sys.executable, "-m", "tf_rnn_dropout_fix", "scan", "--format",
+                                "sarif", "--tf-version", "1.15", "--keras-version", "3.6",
+                                TOOLKIT], {"PYTHONPATH": PACKAGE_PATH})
+    assert rc == 1, err
     log = json.loads(out)
     assert log["version"] == "2.1.0" and "sarif-2.1.0" in log["$schema"]
     assert len(log["runs"]) == 1
@@ -222,13 +223,10 @@ def test_the_fixtures_are_read_identically_on_python_3_6_to_3_13():
         pytest.skip("needs pyenv builds of Python 3.6 - 3.13 (found %d)" % len(interpreters))
     argv = ["-m", "tf_rnn_dropout_fix", "scan", "--format", "json", "--tf-version", "1.15",
             "--keras-version", "3.6", TOOLKIT, LEGACY]
-    env = dict(os.environ, PYTHONPATH=PACKAGE_PATH)
     outputs = {}
     for python in [sys.executable] + interpreters:
-        proc = subprocess.Popen([python] + argv, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, env=env, universal_newlines=True)
-        out, err = proc.communicate(timeout=300)
-        assert proc.returncode == 1, (python, err)
+        rc, out, err = run_command([python] + argv, {"PYTHONPATH": PACKAGE_PATH})
+        assert rc == 1, (python, err)
         outputs[python] = json.loads(out)
     reference = outputs[sys.executable]
     assert len(reference) > 30
@@ -253,12 +251,9 @@ def test_the_scan_itself_runs_on_python_2_7_with_the_same_findings():
     python = _pyenv_python("2.7.")
     if python is None:
         pytest.skip("no pyenv Python 2.7 here")
-    proc = subprocess.Popen([python, "-c", _PY2_HARNESS,
-                             os.path.join(PACKAGE_PATH, "tf_rnn_dropout_fix"),
-                             TOOLKIT, LEGACY], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            universal_newlines=True)
-    out, err = proc.communicate(timeout=300)
-    assert proc.returncode == 0, err
+    rc, out, err = run_command([python, "-c", _PY2_HARNESS,
+                                os.path.join(PACKAGE_PATH, "tf_rnn_dropout_fix"), TOOLKIT, LEGACY])
+    assert rc == 0, err
     here = [finding.as_dict() for finding in _scan.scan_paths([TOOLKIT, LEGACY], (1, 15),
                                                               (3, 6))[0]]
     assert json.loads(out) == json.loads(json.dumps(here))
@@ -291,10 +286,8 @@ def test_the_scan_module_sources_compile_on_python_2_7():
         if name.endswith(".py")]
     code = "import sys, py_compile\nfor f in sys.argv[1:]: py_compile.compile(f, doraise=True, " \
            "cfile='/dev/null')\n"
-    proc = subprocess.Popen([python, "-c", code] + files, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, universal_newlines=True)
-    _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 0, err
+    rc, _, err = run_command([python, "-c", code] + files, timeout=120)
+    assert rc == 0, err
 
 
 # --- flake8 and pre-commit: where they are installed (the py311 tox environments) ---
@@ -314,13 +307,11 @@ def test_flake8_select_trd_runs_the_same_checks(tmp_path):
     tripwire = tmp_path / "tripwire" / "tensorflow"     # loading the plugin imports no TF
     tripwire.mkdir(parents=True)
     (tripwire / "__init__.py").write_text(u"raise ImportError('tripwire: tensorflow imported')\n")
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path / "tripwire"), PACKAGE_PATH]))
-    proc = subprocess.Popen([flake8, "--select", "TRD", "--trd-tf-version", "1.15",
-                             "--trd-keras-version", "3.6", "--max-line-length", "200", "nmt"],
-                            cwd=copy, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            universal_newlines=True)
-    out, err = proc.communicate(timeout=300)
-    assert proc.returncode == 1, err
+    path = os.pathsep.join([str(tmp_path / "tripwire"), PACKAGE_PATH])
+    rc, out, err = run_command([flake8, "--select", "TRD", "--trd-tf-version", "1.15",
+                                "--trd-keras-version", "3.6", "--max-line-length", "200", "nmt"],
+                               {"PYTHONPATH": path}, cwd=copy)
+    assert rc == 1, err
     assert "tripwire" not in err and "Warning" not in err, err
     reported = set()
     for line in out.splitlines():
@@ -342,10 +333,9 @@ def test_pre_commit_hook_runs_the_scan_on_staged_files(tmp_path):
                GIT_COMMITTER_EMAIL="t@example.com")
     for command in (["init", "-q"], ["add", "."]):
         subprocess.check_call([git] + command, cwd=repo, env=env)
-    proc = subprocess.Popen([pre_commit, "try-repo", ROOT, "tf-rnn-dropout-fix-scan",
-                             "--all-files"], cwd=repo, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, universal_newlines=True)
-    out, _ = proc.communicate(timeout=600)
-    assert proc.returncode == 1, out
+    rc, out, err = run_command([pre_commit, "try-repo", ROOT, "tf-rnn-dropout-fix-scan",
+                                "--all-files"], env, timeout=600, cwd=repo)
+    out += err
+    assert rc == 1, out
     assert "tf-rnn-dropout-fix scan" in out and "Failed" in out, out
     assert "TRD101" in out and "encoder.py" in out, out
