@@ -79,7 +79,7 @@ def _positive_int(text):
 
 def _run_repro(args):
     import tf_rnn_dropout_fix
-    from tf_rnn_dropout_fix import _bench, _repro
+    from tf_rnn_dropout_fix import _compat, _repro
     if args.plot:
         problem = _repro.matplotlib_problem()
         if problem is not None:
@@ -101,7 +101,7 @@ def _run_repro(args):
           "%d steps, stock versus corrected\n" % (version, _repro.STATE_KEEP_PROB, args.steps))
     comparisons = []
     for kind in _repro.CELLS if args.cell == "all" else (args.cell,):
-        with warnings.catch_warnings(), _bench.quiet_deprecations():
+        with warnings.catch_warnings(), _compat.silenced_deprecations():
             warnings.simplefilter("ignore")     # TF's deprecation notices, not the demo
             comparisons.append(_repro.compare(kind, args.steps))
         print(_repro.format_table(*_repro.table(comparisons[-1])))
@@ -392,7 +392,7 @@ def main(argv=None):
     """Run the command line; returns the exit status (argparse exits with 2 on usage errors)."""
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
-    if not (sys.argv[1:] if argv is None else argv):   # Python 2's argparse would exit
+    if not argv:                # Python 2's argparse would exit
         parser.print_help()
         return 2
     args = parser.parse_args(argv)

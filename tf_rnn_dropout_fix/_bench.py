@@ -33,7 +33,7 @@ import sys
 import time
 import warnings
 
-from tf_rnn_dropout_fix import _pycompat
+from tf_rnn_dropout_fix import _compat, _pycompat
 
 KEEP_PROB = 0.8
 DEFAULTS = {"batch": 64, "units": 256, "steps": 100, "repeats": 10, "warmup": 2, "threads": 1,
@@ -191,7 +191,6 @@ class _Case(object):
 
 def _legacy_keras(tf):
     """The Keras that still builds TF1 graphs: tf.keras up to TF 2.15, tf_keras from 2.16."""
-    from tf_rnn_dropout_fix import _compat
     version = _compat.tf_version_string(tf)
     if _compat.parse_version(version) < (2, 16):
         return tf.keras
@@ -241,15 +240,6 @@ def _keras_wrapper_outputs(tf, units, inputs, seed):
     return keras.layers.RNN(cell, return_sequences=True)(inputs, training=True)
 
 
-def quiet_deprecations():
-    """TF's own deprecation notices (``LSTMCell`` will be removed...) are not the report."""
-    try:
-        from tensorflow.python.util import deprecation
-        return deprecation.silence()
-    except (ImportError, AttributeError):     # TF < 1.14: no switch; the notices print
-        return _pycompat.null_context()
-
-
 def build_case(name, config):
     """The graph and session of case ``name`` at the size in ``config``."""
     import numpy as np
@@ -258,7 +248,7 @@ def build_case(name, config):
     v1 = _repro._v1(tf)
     batch, units, steps, seed = config["batch"], config["units"], config["steps"], config["seed"]
     graph = tf.Graph()
-    with graph.as_default(), warnings.catch_warnings(), quiet_deprecations():
+    with graph.as_default(), warnings.catch_warnings(), _compat.silenced_deprecations():
         warnings.simplefilter("ignore")
         v1.set_random_seed(seed)
         inputs = tf.constant(
@@ -300,7 +290,6 @@ def ratios(cases):
 def measure(config):
     """Build every case, time ``config["repeats"]`` rounds of one step each; the JSON result."""
     import tensorflow as tf
-    from tf_rnn_dropout_fix import _compat
     version = _compat.tf_version_string(tf)
     names = case_names(_compat.parse_version(version)[0])
     if config.get("cases"):

@@ -543,6 +543,16 @@ def inner_cell(cell):
     return None
 
 
+def silenced_deprecations():
+    """A context in which TF's own deprecation notices (``LSTMCell`` will be removed...) stay
+    quiet, for the demonstration and the benchmark; TF < 1.14 has no switch, and prints them."""
+    try:
+        from tensorflow.python.util import deprecation
+        return deprecation.silence()
+    except (ImportError, AttributeError):
+        return _pycompat.null_context()
+
+
 def keras_rnn_classes(module, method_name):
     """Keras RNN layer classes of ``module`` that define ``method_name`` (a per-call hook)."""
     return [cls for cls in _classes_defined_in(module) if method_name in vars(cls)]
