@@ -176,12 +176,10 @@ state_is_tuple=False LSTM; the tuple-state LSTM is identical on TF >= 1.4.""",
 # --- scan --------------------------------------------------------------------------------------
 
 def _tf_version(text):
-    parts = text.strip().split(".")
     try:
-        return int(parts[0]), int(parts[1])
-    except (IndexError, ValueError):
-        raise argparse.ArgumentTypeError("expected a version like 1.3, 2.15 or 3.6, got %r"
-                                         % text)
+        return _scan.version_option(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc))
 
 
 def _run_scan(args):

@@ -17,11 +17,10 @@ _projects = {}      # package root -> modules of the files under it, read once p
 def _version(option, text):
     if not text:
         return None
-    parts = str(text).strip().split(".")
     try:
-        return int(parts[0]), int(parts[1])
-    except (IndexError, ValueError):
-        raise ValueError("%s: expected a version like 1.15 or 3.6, got %r" % (option, text))
+        return _scan.version_option(text)
+    except ValueError as exc:
+        raise ValueError("%s: %s" % (option, exc))
 
 
 def _package_root(path):

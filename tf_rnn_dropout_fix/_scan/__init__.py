@@ -16,11 +16,12 @@ what is reported, ``_output`` writes text, JSON and SARIF.
 """
 from tf_rnn_dropout_fix._scan import _project, _resolve, _rules, _source
 from tf_rnn_dropout_fix._scan._rules import (CODES, NOT_SCANNED, NOTE, PROBLEM, RULES,
-                                             Finding)
+                                             Finding, version_option)
 from tf_rnn_dropout_fix._scan._source import parse, python2_rewrite, python_files
 
 __all__ = ["CODES", "RULES", "PROBLEM", "NOTE", "NOT_SCANNED", "Finding", "scan_paths",
-           "scan_file", "scan_source", "parse", "python2_rewrite", "python_files"]
+           "scan_file", "scan_source", "parse", "python2_rewrite", "python_files",
+           "version_option"]
 
 
 def _may_report(text, judge):

@@ -58,6 +58,16 @@ class Finding(object):
         return "<Finding %s>" % self
 
 
+def version_option(text):
+    """(major, minor) of a ``--tf-version`` / ``--keras-version`` value such as '1.15';
+    raises ValueError naming the expected form."""
+    parts = str(text).strip().split(".")
+    try:
+        return int(parts[0]), int(parts[1])
+    except (IndexError, ValueError):
+        raise ValueError("expected a version like 1.3, 2.15 or 3.6, got %r" % (text,))
+
+
 def not_scanned(path, line, col, reason):
     return Finding(path, line, col, "TRD900", "file not scanned: %s" % reason, NOT_SCANNED)
 
