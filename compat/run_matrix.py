@@ -36,6 +36,8 @@ _TOX_RESULT = re.compile(r"^\s*(?P<env>\S+): (?P<result>OK|FAIL)\b.*?\((?P<total
                          r"(?:=setup\[(?P<setup>[\d.]+)\]\+cmd\[(?P<cmd>[\d.]+)\])?", re.M)
 # pytest >= 5 ends "... in 9.50s", pytest 4.6 (Python 2.7) "... in 9.50 seconds"
 _PYTEST_COUNTS = re.compile(r"^=*\s*((?:\d+ \w+(?:, )?)+) in [\d.]+ ?s", re.M)
+# pytest's short summary (-rfE in tox.ini): "FAILED tests/x.py::test - message", "ERROR ..."
+_PYTEST_PROBLEMS = re.compile(r"^(?:FAILED|ERROR) \S.*$", re.M)
 _MISSING_INTERPRETER = "could not find python interpreter"
 GB = 1024.0 ** 3
 # What the package found and corrected in a passed environment, for the report: the copies of
@@ -118,7 +120,7 @@ def build_wheel(dist_dir):
 def summarize(env, log_text, returncode, seconds):
     """One result record from a finished tox run."""
     record = {"env": env, "seconds": round(seconds, 1), "returncode": returncode,
-              "setup_seconds": None, "test_seconds": None, "tests": None}
+              "setup_seconds": None, "test_seconds": None, "tests": None, "problems": []}
     for match in _TOX_RESULT.finditer(log_text):
         if match.group("env") == env and match.group("setup"):
             record["setup_seconds"] = float(match.group("setup"))
@@ -126,6 +128,7 @@ def summarize(env, log_text, returncode, seconds):
     counts = _PYTEST_COUNTS.findall(log_text)
     if counts:
         record["tests"] = counts[-1]
+    record["problems"] = [line[:300] for line in _PYTEST_PROBLEMS.findall(log_text)][:20]
     if returncode == 0:
         record["result"] = "pass"
     elif _MISSING_INTERPRETER in log_text:
@@ -191,8 +194,8 @@ class Runner(object):
             shutil.rmtree(env_workdir, ignore_errors=True)
         with self._lock:
             self.results.append(record)
-            print("%-12s %-20s %7.0fs  %s" % (env, record["result"], seconds, record["tests"] or ""),
-                  flush=True)
+            print("%-12s %-20s %7.0fs  %s"
+                  % (env, record["result"], seconds, record["tests"] or ""), flush=True)
 
     def run(self):
         os.makedirs(self.logs, exist_ok=True)
@@ -241,6 +244,8 @@ def report(results, wall, disk, path):
                                   sorted(results, key=lambda r: -r["seconds"])[:5]))
     for record in failed:
         print("FAILED %s (%s): see %s" % (record["env"], record["result"], record["log"]))
+        for line in record["problems"]:      # which tests, so that the CI output alone says
+            print("    " + line)
     with open(path, "w") as handle:
         json.dump({"wall_seconds": round(wall, 1), "peak_disk_gb": round(disk.peak_bytes / GB, 2),
                    "start_disk_gb": round(disk.start_bytes / GB, 2), "environments": results},

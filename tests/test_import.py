@@ -4,49 +4,75 @@ missing or broken TensorFlow.
 Each case runs in a fresh interpreter, the only way to observe an import.
 """
 import json
+import sys
 
 import pytest
 
 from conftest import TF_VERSION, run_python
-from tf_rnn_dropout_fix import _pycompat
 
-# The garbage collector is off while both imports are timed, as timeit does: a full collection
-# walks TensorFlow's whole heap (40 ms after importing TF 1.3) and falls wherever the allocation
-# counter happens to cross its threshold, on our import or on the program's next allocations.
+# CPU seconds of `import tensorflow` alone, wherever it happens: a finder ahead of every other one
+# marks when the import of the top-level package starts, and its loader when that package has
+# finished executing.  When the package is imported first it imports TensorFlow itself, so this
+# is the only way to tell its own cost from TensorFlow's in either order.  Both figures come from
+# the same process, a fraction of a second apart, so a busy or slow machine scales them alike:
+# whole processes vary by 10 to 20 % from one run to the next here (CPU time too), far more
+# than the few percent being measured.
 _MEASURE = """
-import gc, json, sys, time
-clock = getattr(time, "perf_counter", time.time)     # Python 2.7: time.time
-gc.disable()
-start = clock()
-import tensorflow
-after_tf = clock()
-before = set(sys.modules)
-import tf_rnn_dropout_fix
-done = clock()
+import json, resource, sys
+def cpu():
+    usage = resource.getrusage(resource.RUSAGE_SELF)      # every thread, as the shell's `time`
+    return usage.ru_utime + usage.ru_stime
+marks = {}
+class TimedLoader(object):
+    def __init__(self, loader):
+        self.loader = loader
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+    def exec_module(self, module):
+        self.loader.exec_module(module)
+        marks["end"], marks["loaded"] = cpu(), set(sys.modules)
+    def load_module(self, name):                           # Python 2
+        import imp
+        found = imp.find_module(name)
+        try:
+            module = imp.load_module(name, *found)
+        finally:
+            if found[0] is not None:
+                found[0].close()
+        marks["end"], marks["loaded"] = cpu(), set(sys.modules)
+        return module
+class ClockTensorFlow(object):
+    def find_spec(self, name, path, target=None):
+        if name != "tensorflow" or marks:
+            return None
+        marks["start"] = cpu()
+        for finder in sys.meta_path:
+            if finder is not self and hasattr(finder, "find_spec"):
+                spec = finder.find_spec(name, path, target)
+                if spec is not None:
+                    spec.loader = TimedLoader(spec.loader)
+                    return spec
+    def find_module(self, name, path=None):                # Python 2
+        if name != "tensorflow" or marks:
+            return None
+        marks["start"] = cpu()
+        return TimedLoader(None)
+sys.meta_path.insert(0, ClockTensorFlow())
+import gc
+gc.disable()               # as timeit does: a full collection falls on whichever import is running
+start = cpu()
+%s
+done = cpu()
 gc.enable()
-new = sorted(m for m in set(sys.modules) - before
-             if not m.startswith("tf_rnn_dropout_fix"))
-print(json.dumps({"tf": after_tf - start, "ours": done - after_tf, "new": new,
+import tf_rnn_dropout_fix
+later = sorted(m for m in set(sys.modules) - marks["loaded"]
+               if m.split(".")[0] != "tf_rnn_dropout_fix")
+print(json.dumps({"tf": marks["end"] - marks["start"], "total": done - start, "later": later,
                   "patched": tf_rnn_dropout_fix.is_patched()}))
 """
 
-
-def test_import_costs_at_most_five_percent_of_importing_tensorflow_and_imports_nothing_else():
-    ours, tf_times = [], []
-    # Each side's best of up to five fresh interpreters, stopping once the bound holds: on a busy
-    # machine (CI runs environments in parallel) a single import is easily delayed by tens of
-    # milliseconds either way, and TF 1.2 - 1.4 import in well under a second.
-    for _ in range(5):
-        rc, out, err = run_python(_MEASURE)
-        assert rc == 0, err[-3000:]
-        result = json.loads(out.strip().splitlines()[-1])
-        assert result["patched"] is True
-        assert result["new"] == [], "the package imported %s" % result["new"]
-        ours.append(result["ours"])
-        tf_times.append(result["tf"])
-        if len(ours) >= 3 and min(ours) <= 0.05 * min(tf_times):
-            break
-    assert min(ours) <= 0.05 * min(tf_times), (ours, tf_times)
+_ORDERS = {"package after TF": "import tensorflow; import tf_rnn_dropout_fix",
+           "package first": "import tf_rnn_dropout_fix; import tensorflow"}
 
 
 def test_environment_switch_off_leaves_tensorflow_stock():
@@ -105,50 +131,32 @@ def test_missing_or_broken_tensorflow_warns_instead_of_raising_and_strict_raises
     assert "strict:" in out and hint in out
 
 
-_ORDERS = (("tensorflow", "import tensorflow"),
-           ("package after TF", "import tensorflow; import tf_rnn_dropout_fix"),
-           ("package first", "import tf_rnn_dropout_fix; import tensorflow"))
+# The package's own import, against TensorFlow's in the same process: at most 3 % in either order
+# on TF 1.15 and later.  Before TF 1.15 `import tensorflow` takes under half a second, so the
+# package's fixed cost (its modules, the patching: 20 to 35 ms) is a larger share of it, and
+# Python 2's import machinery makes that cost about half again as large.
+if TF_VERSION < (1, 15):
+    IMPORT_BOUND = 0.08
+elif sys.version_info[0] == 2:
+    IMPORT_BOUND = 0.05
+else:
+    IMPORT_BOUND = 0.03
 
 
-def _whole_process_seconds(code):
-    """CPU seconds (user and system, every thread) of one fresh interpreter running ``code``,
-    start and exit included: unlike its wall time, not inflated while other programs hold the
-    cores (the machine CI shares runs several environments at once)."""
-    import os
-    import subprocess
-    import sys
-    with open(os.devnull, "w") as devnull:
-        child = subprocess.Popen([sys.executable, "-c", code], stdout=devnull, stderr=devnull)
-        _, status, usage = os.wait4(child.pid, 0)
-    child.returncode = status
-    assert status == 0, code
-    return usage.ru_utime + usage.ru_stime
-
-
-# The bound CI holds the whole-process figure to.  The aim is 3 % in either order on TF 1.15 and
-# 2.21, but CI runs two environments at once on two cores, where the medians of the same program
-# still move by 3 to 4 % (TF 1.15 measured 1.032 and 1.037 there), so the test guards against
-# regressions at 5 %.
-WHOLE_PROCESS_BOUND = 1.05
-
-
-@pytest.mark.skipif(TF_VERSION < (1, 15), reason="before TF 1.15 `import tensorflow` takes a "
-                    "fraction of a second, so the package's fixed cost is a larger share of it; "
-                    "the in-process test above bounds the package's own import there")
-def test_whole_process_import_costs_at_most_five_percent_more_in_either_order():
-    """Interpreter start, the imports and exit, as a user's program pays them: the three
-    programs run interleaved, in turn, and the ratio of medians of their CPU times is the
-    figure.  Single runs still vary by a few percent, so rounds are added (3 to 7) until both
-    ratios hold; a real regression holds in none."""
-    times = dict((name, []) for name, _ in _ORDERS)
-    ratios = {}
-    for round_number in range(7):
-        for name, code in _ORDERS[round_number % 3:] + _ORDERS[:round_number % 3]:
-            times[name].append(_whole_process_seconds(code))
-        if round_number < 2:
-            continue
-        base = _pycompat.median(times["tensorflow"])
-        ratios = dict((name, _pycompat.median(times[name]) / base) for name, _ in _ORDERS[1:])
-        if all(ratio <= WHOLE_PROCESS_BOUND for ratio in ratios.values()):
+@pytest.mark.parametrize("order", sorted(_ORDERS))
+def test_the_package_costs_at_most_three_percent_of_importing_tensorflow_in_either_order(order):
+    """CPU time, every thread, garbage collector off.  Up to seven fresh interpreters, stopping
+    once three have run and one holds: the lowest ratio is the figure, as timeit's best of, since
+    a busy machine only ever adds time to whichever import it interrupts."""
+    ratios, results = [], []
+    for attempt in range(7):
+        rc, out, err = run_python(_MEASURE % _ORDERS[order])
+        assert rc == 0, err[-3000:]
+        result = json.loads(out.strip().splitlines()[-1])
+        assert result["patched"] is True
+        assert result["later"] == [], "after TensorFlow the package imported %s" % result["later"]
+        results.append(result)
+        ratios.append((result["total"] - result["tf"]) / result["tf"])
+        if attempt >= 2 and min(ratios) <= IMPORT_BOUND:
             break
-    assert all(ratio <= WHOLE_PROCESS_BOUND for ratio in ratios.values()), (ratios, times)
+    assert min(ratios) <= IMPORT_BOUND, (order, ratios, results)
