@@ -18,8 +18,6 @@ import tensorflow as tf
 import tf_rnn_dropout_fix as fix
 from conftest import RNN_CELL, TF_VERSION, V1, contrib
 
-pytestmark = pytest.mark.skipif(tf.__version__.startswith("1.2."), reason="TF 1.2: the corrected "
-                                "graph's derived seeds are not yet those of stock; open")
 from tensorflow.python.framework import random_seed
 
 UNITS = 6
@@ -107,7 +105,8 @@ def _build(stock, make_cell, make_keep, seeded_layer=False):
             else:
                 cell = make_cell(keep)
             outputs, _ = V1.nn.dynamic_rnn(cell, inputs, dtype=tf.float32)
-            initializer = V1.glorot_uniform_initializer(seed=9) if seeded_layer else None
+            initializer = (V1.random_uniform_initializer(-0.5, 0.5, seed=9) if seeded_layer
+                           else None)
             logits = V1.layers.dense(outputs[:, -1], 2, kernel_initializer=initializer)
         with V1.Session(graph=graph) as session:
             session.run(V1.global_variables_initializer())
