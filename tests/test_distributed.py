@@ -72,7 +72,8 @@ def fit(keep, strategy=None):
                                  tf.keras.layers.Dense(1)])
     model.compile(optimizer=tf.keras.optimizers.SGD(0.1), loss="mse")
     gru = cell.cell.trainable_weights
-    tracked = len(gru) == 4 and all(any(v is w for w in model.trainable_weights) for v in gru)
+    tracked = len(gru) == %(weights)d and all(any(v is w for w in model.trainable_weights)
+                                              for v in gru)
     before = [v.numpy().copy() for v in gru]
     history = model.fit(x, y, batch_size=8, epochs=3, shuffle=False, verbose=0)
     trained = tracked and all(not np.array_equal(a, v.numpy()) for a, v in zip(before, gru))
@@ -93,17 +94,18 @@ print("RESULT " + json.dumps(result))
 @pytest.mark.skipif(TF_VERSION < (2, 0), reason="tf.distribute.MirroredStrategy with Keras fit is "
                     "TF 2.x; TF 1.x placement is the replica_device_setter test")
 def test_mirrored_strategy_over_two_cpus_fits_a_keras_model_with_a_wrapped_gru():
-    cell = _CELL_FROM_TF_2_2 if TF_VERSION >= (2, 2) else _CELL_ON_TF_2_0
-    rc, out, err = run_python(_MIRRORED % {"cell": cell})
+    # The compat.v1 GRUCell has four variables (gates and candidate, kernel and bias each), the
+    # Keras GRUCell three (kernel, recurrent kernel, bias).
+    cell, weights = (_CELL_FROM_TF_2_2, 4) if TF_VERSION >= (2, 2) else (_CELL_ON_TF_2_0, 3)
+    rc, out, err = run_python(_MIRRORED % {"cell": cell, "weights": weights})
     assert rc == 0, err[-3000:]
     result = json.loads(out.split("RESULT ", 1)[1])
     assert result["replicas"] == 2 and result["patched"] is True
     mirrored_loss, mirrored_predictions, mirrored_trained = result["mirrored"]
     single_loss, single_predictions, single_trained = result["single"]
     dropout_loss, dropout_predictions, dropout_trained = result["mirrored_dropout"]
-    # The GRU's four variables are the model's and fit changes them, under the strategy too.
-    if TF_VERSION >= (2, 2):    # TF 2.0 - 2.1 fit a Keras GRUCell in the V2 wrapper instead
-        assert mirrored_trained and dropout_trained and single_trained
+    # The GRU's variables are the model's and fit changes them, under the strategy too.
+    assert mirrored_trained and dropout_trained and single_trained
     for values in (mirrored_loss, mirrored_predictions, dropout_loss, dropout_predictions):
         assert np.all(np.isfinite(values))
     np.testing.assert_allclose(mirrored_loss, single_loss, rtol=1e-5)
