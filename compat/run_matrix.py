@@ -120,7 +120,7 @@ def build_wheel(dist_dir):
 def summarize(env, log_text, returncode, seconds):
     """One result record from a finished tox run."""
     record = {"env": env, "seconds": round(seconds, 1), "returncode": returncode,
-              "setup_seconds": None, "test_seconds": None, "tests": None, "problems": []}
+              "setup_seconds": None, "test_seconds": None, "tests": None}
     for match in _TOX_RESULT.finditer(log_text):
         if match.group("env") == env and match.group("setup"):
             record["setup_seconds"] = float(match.group("setup"))
