@@ -318,11 +318,12 @@ def test_a_keras_3_gru_cell_in_the_tf_wrapper_is_rerouted():
 import contextlib, numpy as np, tf_rnn_dropout_fix as fix, tensorflow as tf, keras
 assert keras.__version__.startswith("3."), keras.__version__
 def run(stock):
+    keras.utils.set_random_seed(4)          # the same GRU weights for stock and corrected
     with fix.disabled() if stock else contextlib.suppress():
-        w = tf.nn.RNNCellDropoutWrapper(keras.layers.GRUCell(8), state_keep_prob=0.5,
+        w = tf.nn.RNNCellDropoutWrapper(keras.layers.GRUCell(32), state_keep_prob=0.5,
                                         variational_recurrent=True, dtype=tf.float32, seed=1)
-    x = tf.constant(np.random.RandomState(0).randn(3, 4).astype(np.float32))
-    h = w.get_initial_state(batch_size=3, dtype=tf.float32)
+    x = tf.constant(np.random.RandomState(0).randn(8, 4).astype(np.float32))
+    h = w.get_initial_state(batch_size=8, dtype=tf.float32)
     for _ in range(80):
         out, h = w(x, h)
     return float(tf.reduce_max(tf.abs(out)))
@@ -333,5 +334,7 @@ print("RESULT", run(True), run(False))
         pytest.skip("Keras 3 is not installed in this environment")
     assert rc == 0, err[-3000:]
     stock, fixed = [float(v) for v in out.split("RESULT")[-1].split()]
+    # 32 units x 8 rows: stock grows as (2 z)^t on each kept unit, and with 8 units x 3 rows about
+    # 3 unseeded draws in 100 had no unit growing within 80 steps (CI once met one).
     assert not np.isfinite(stock) or stock > 1e3
-    assert fixed <= 1.0
+    assert fixed <= 1.0 + 1e-6          # a convex mix of the state and tanh: bounded by 1
