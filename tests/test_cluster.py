@@ -71,7 +71,11 @@ with V1.device(V1.train.replica_device_setter(
     loss, train = build()
 devices = {v.op.name: v.device for v in V1.global_variables()}
 losses = []
-with V1.train.MonitoredTrainingSession(master=server.target, is_chief=chief,
+# Each worker's session sees only the ps and itself, as between-graph replication should: without
+# the filter the chief's session also spans the other worker, and closing it once that worker has
+# exited could hang in TF_CloseSession (seen on TF 1.15 under Python 2.7, about 1 run in 4).
+config = V1.ConfigProto(device_filters=["/job:ps", "/job:worker/task:%d" % index])
+with V1.train.MonitoredTrainingSession(master=server.target, is_chief=chief, config=config,
                                        checkpoint_dir=checkpoint_dir if chief else None,
                                        save_summaries_steps=None, save_checkpoint_secs=3600
                                        ) as session:
