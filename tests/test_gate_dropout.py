@@ -137,6 +137,33 @@ def test_candidate_dropout_matches_the_reference_step(family, variational):
         assert not np.array_equal(dropped[0], _check_inverted_dropout(recover(run), 0.5)[0])
 
 
+class DynamicGRU(Unrolled):
+    """A GRU wrapped with variational gate dropout run by ``dynamic_rnn``: its time loop is a
+    ``while`` loop, whose body the sequence's gate seed must stay out of."""
+
+    def __init__(self, steps=6):
+        self.graph = tf.Graph()
+        with self.graph.as_default():
+            V1.set_random_seed(11)
+            self.inputs = np.random.RandomState(5).randn(BATCH, steps, DEPTH).astype(np.float32)
+            wrapper = RNN_CELL.DropoutWrapper(RNN_CELL.GRUCell(UNITS), gate_keep_prob=0.5,
+                                              variational_recurrent=True, seed=3,
+                                              dtype=tf.float32)
+            outputs, _ = V1.nn.dynamic_rnn(wrapper, tf.constant(self.inputs), dtype=tf.float32)
+            self.states = [tf.zeros([BATCH, UNITS])] + [outputs[:, t] for t in range(steps)]
+            self.session = V1.Session(graph=self.graph)
+            self.session.run(V1.global_variables_initializer())
+            seeded_weights(self.session)
+            self.variables = {v.name.split("/", 1)[-1]: v for v in V1.global_variables()}
+
+
+def test_variational_gate_dropout_in_dynamic_rnn_keeps_one_mask_per_sequence():
+    run = DynamicGRU()
+    dropped = _check_inverted_dropout(_gru_masks(run), 0.5)
+    assert all(np.array_equal(dropped[0], dropped[t]) for t in range(len(dropped)))
+    assert not np.array_equal(dropped[0], _check_inverted_dropout(_gru_masks(run), 0.5)[0])
+
+
 @pytest.mark.parametrize("family", sorted(FAMILIES))
 def test_keep_close_to_zero_leaves_only_the_carried_memory(family):
     """LSTM c' = f*c, GRU h' = u*h: the candidate is gone, the memory is not."""

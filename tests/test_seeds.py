@@ -156,6 +156,23 @@ def test_an_lstm_stack_in_one_wrapper_initialises_to_stock():
     _compare(make, "float 0.8", shifted=_later_layers_shift("LSTMCell", "stack", "float 0.8"))
 
 
+@pytest.mark.parametrize("variational", [True, False], ids=["variational", "per step"])
+@pytest.mark.parametrize("family", ["GRUCell", "LSTMCell"])
+def test_gate_dropout_initialises_to_stock_under_a_graph_seed(family, variational):
+    """``gate_keep_prob`` (a tensor fed 1) against the stock wrapper without it: the sequence's
+    gate seed is drawn at its first use, after the cell has built its variables."""
+    def make(keep):
+        kwargs = {"gate_keep_prob": keep} if keep is not None else {}
+        return RNN_CELL.DropoutWrapper(FAMILIES[family](), state_keep_prob=1.0,
+                                       variational_recurrent=variational, dtype=tf.float32,
+                                       seed=3, **kwargs)
+    stock_values, stock_logits = _build(True, lambda k: make(None), KEEPS["tensor fed 1"], True)
+    values, logits = _build(False, make, KEEPS["tensor fed 1"], True)
+    assert sorted(values) == sorted(stock_values)
+    assert [n for n in values if not np.array_equal(values[n], stock_values[n])] == []
+    np.testing.assert_allclose(logits, stock_logits, rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.parametrize("policy", ["reroute", "warn"])
 def test_every_policy_initialises_to_stock_under_a_graph_seed(policy):
     fix.patch(gru_policy=policy)

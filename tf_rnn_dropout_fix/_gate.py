@@ -23,6 +23,7 @@ import threading
 from tf_rnn_dropout_fix import _compat, _pycompat, _state_rules
 
 _swap_lock = threading.Lock()
+_seed_lock = threading.Lock()         # DeferredSequenceSeed: one draw when threads build at once
 
 
 def activation_attribute(cell):
@@ -82,6 +83,37 @@ def sequence_seed(wrapper):
     return math_ops.cast(pair, dtypes.int64)
 
 
+class DeferredSequenceSeed(object):
+    """The construction-time gate seed of a wrapper built in a TF1 graph, drawn at its first use.
+
+    Drawing it in the constructor would put two ops before the cell's variables, and on releases
+    that derive an unseeded initialiser's seed from the graph's op count the cell would then
+    initialise to other values than stock (DESIGN 3.6).  Its first use is inside the cell's
+    step, after the cell has built its variables; the draw still goes in the construction graph
+    outside every loop and ``cond`` (``control_dependencies(None)`` clears the control-flow
+    context; the graph's ``as_default`` leaves a ``while_v2`` body), so it runs once per
+    ``Session.run`` as before.
+    """
+
+    def __init__(self, wrapper):
+        from tensorflow.python.framework import ops
+        self._wrapper, self._graph, self._seed = wrapper, ops.get_default_graph(), None
+
+    def tensor(self):
+        with _seed_lock:
+            if self._seed is None:
+                with self._graph.as_default(), self._graph.control_dependencies(None):
+                    self._seed = sequence_seed(self._wrapper)
+            return self._seed
+
+
+def construction_seed(wrapper):
+    """The gate seed of a new variational wrapper: drawn now in eager mode, deferred in a graph."""
+    if _compat.executing_eagerly():
+        return sequence_seed(wrapper)
+    return DeferredSequenceSeed(wrapper)
+
+
 def candidate_dropout(wrapper, keep_prob, index):
     """``d`` for the ``index``-th gated cell of ``wrapper``: (candidate, step, seed_pair) -> dropped.
 
@@ -96,6 +128,8 @@ def candidate_dropout(wrapper, keep_prob, index):
                                             wrapper._gen_seed("gate%d" % step, index + 1))
         from tensorflow.python.framework import dtypes
         array_ops, _, math_ops = _compat.tf_modules()[:3]
+        if isinstance(seed_pair, DeferredSequenceSeed):
+            seed_pair = seed_pair.tensor()
         seed = seed_pair + math_ops.cast([0, index], dtypes.int64)
         noise = _compat.stateless_uniform(array_ops.shape(candidate), seed, candidate.dtype)
         dropped = math_ops.div(candidate, keep_prob) * math_ops.floor(keep_prob + noise)

@@ -197,7 +197,7 @@ def make_plan(wrapper, visitor, gate_keep_prob, input_size, dtype):
     if _should_dropout(wrapper._state_keep_prob):
         stock_gru_cells = _apply_gru_policy(wrapper, _compat.wrapped_cell(wrapper), visitor)
     gates = _gate_plan(wrapper, gate_keep_prob)
-    gate_seed = (_gate.sequence_seed(wrapper)
+    gate_seed = (_gate.construction_seed(wrapper)
                  if gates and wrapper._variational_recurrent else None)
     masks = _masks.MaskBook(wrapper, input_size, dtype, gate_seed)
     return _Plan(visitor, stock_gru_cells, gate_keep_prob, gates, masks)
