@@ -248,12 +248,14 @@ with strategy.scope():
     result = {"keep 1": fit(1.0), "keep 0.5": fit(0.5)}
 result["replicas"] = strategy.num_replicas_in_sync
 if json.loads(os.environ["TF_CONFIG"])["task"]["index"] == 0:
-    # The one-worker reference runs without TF_CONFIG: TF 2.0's Keras reads it at every fit and
-    # sends even a fit outside the strategy through the distribute coordinator, which then has
-    # no strategy to configure (AttributeError); later releases ask the model's strategy.
-    tf_config = os.environ.pop("TF_CONFIG")
+    # TF 2.0's Keras reads TF_CONFIG at every fit and sends even a fit outside the strategy
+    # through the distribute coordinator, which then has no strategy to configure
+    # (AttributeError), so there the one-worker reference runs without it.  Later releases ask
+    # the model's strategy (and TF 2.5 aborts at exit when TF_CONFIG is taken away and back).
+    tf_config = os.environ.pop("TF_CONFIG") if tf.__version__.startswith("2.0.") else None
     result["single"] = fit(1.0)
-    os.environ["TF_CONFIG"] = tf_config
+    if tf_config is not None:
+        os.environ["TF_CONFIG"] = tf_config
 result["patched"] = tf_rnn_dropout_fix.is_patched()
 print("RESULT " + json.dumps(result))
 """

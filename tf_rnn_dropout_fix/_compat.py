@@ -75,20 +75,48 @@ PIN_PROBLEMS = (
 
 IMPORT_FAILED = "is installed but failed to import"
 
+# What TF imports first and can hide behind a later error of its own: TF 2.0 and 2.1 on Python
+# 2.7 report a missing numpy as "No module named tools".  Imported, only when TF's error names
+# no known cause, to find the first failure.
+_SUSPECTS = ("numpy", "google.protobuf")
 
-def import_failure_message(exc):
-    """Why an installed TF failed to import, and the fix: a pin when the cause is a known one."""
-    failure = "%s: %s" % (type(exc).__name__, str(exc).strip().splitlines()[0] if str(exc)
-                          else "")
+
+def _pin_problem(exc):
+    """(what is wrong, the plain pin) when ``exc`` is a known pin problem, else None."""
     text = "%s: %s" % (type(exc).__name__, exc)
     for pattern, what, pin in PIN_PROBLEMS:
         if re.search(pattern, text, re.M):
-            line = parse_version(installed_tf_version())
-            constraints = ("compat/constraints/tf%d%d.txt" % line) if line else \
-                "compat/constraints/tf<major><minor>.txt"
-            return ("TensorFlow %s is installed but failed to import (%s): %s. Install the pins "
-                    "of its line: `pip install -r %s` from a clone of tf-rnn-dropout-fix, or "
-                    "`%s`" % (installed_tf_version() or "", failure, what, constraints, pin))
+            return what, pin
+    return None
+
+
+def _suspect_failure():
+    """The error of the first of ``_SUSPECTS`` that fails to import, or None."""
+    for name in _SUSPECTS:
+        try:
+            importlib.import_module(name)
+        except Exception as exc:  # what TF met: any error, not only ImportError
+            return exc
+    return None
+
+
+def import_failure_message(exc):
+    """Why an installed TF failed to import, and the fix: a pin when the cause is a known one."""
+    problem = _pin_problem(exc)
+    if problem is None:
+        underlying = _suspect_failure()
+        if underlying is not None and _pin_problem(underlying) is not None:
+            exc, problem = underlying, _pin_problem(underlying)
+    failure = "%s: %s" % (type(exc).__name__, str(exc).strip().splitlines()[0] if str(exc)
+                          else "")
+    if problem is not None:
+        what, pin = problem
+        line = parse_version(installed_tf_version())
+        constraints = ("compat/constraints/tf%d%d.txt" % line) if line else \
+            "compat/constraints/tf<major><minor>.txt"
+        return ("TensorFlow %s is installed but failed to import (%s): %s. Install the pins "
+                "of its line: `pip install -r %s` from a clone of tf-rnn-dropout-fix, or "
+                "`%s`" % (installed_tf_version() or "", failure, what, constraints, pin))
     return ("TensorFlow is installed but failed to import (%s). Repair the install, e.g. "
             "`pip install --force-reinstall tensorflow==<your version>` with the protobuf "
             "and numpy that TF line needs" % failure)
