@@ -86,7 +86,7 @@ def test_policy_from_an_absl_flag_declared_when_absl_loads():
     rc, out, err = run_python(_ABSL_APP, env={"PYTHONPATH": os.pathsep.join(sys.path)})
     assert rc == 0, err[-3000:]
     absl_loaded_by_tf, policy, source, raised = json.loads(out.strip().splitlines()[-1])
-    if TF_VERSION >= (1, 14):            # before, it depends on the stack (TF 1.9 - 1.13 on
+    if TF_VERSION >= (1, 14):            # before, it depends on the stack (TF 1.8 - 1.13 on
         assert absl_loaded_by_tf         # Python 2.7 load absl themselves): either way works
     assert (policy, source, raised) == ("raise", "flag", True)
 
