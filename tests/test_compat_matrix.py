@@ -9,8 +9,8 @@ import sys
 import pytest
 
 import tensorflow as tf
+from conftest import ROOT
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "compat"))
 import generate  # noqa: E402
 

@@ -9,9 +9,7 @@ import sys
 
 import pytest
 
-from conftest import TF_VERSION, run_command, run_python
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from conftest import ROOT, TF_VERSION, run_command, run_python
 
 # CPU seconds of `import tensorflow` alone, wherever it happens: a finder ahead of every other one
 # marks when the import of the top-level package starts, and its loader when that package has

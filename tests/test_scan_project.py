@@ -19,7 +19,7 @@ import tf_rnn_dropout_fix
 from tf_rnn_dropout_fix import _compat, _scan
 from tf_rnn_dropout_fix._scan import _resolve
 
-from conftest import run_command
+from conftest import ROOT, run_command
 from test_scan import _expected      # the `# expect: CODE` marks, read independently
 
 # TF 1.4's wheel installs the enum34 backport, which breaks `re` in a child interpreter whose
@@ -30,7 +30,6 @@ needs_clean_enum = pytest.mark.skipif(ENUM34, reason="the enum34 backport (TF 1.
                                       "shadows the standard enum in child interpreters")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
 # Where the package under test comes from (the checkout, or the tox environment's install):
 # subprocesses import that same copy.
 PACKAGE_PATH = os.path.dirname(os.path.dirname(os.path.abspath(tf_rnn_dropout_fix.__file__)))

@@ -114,8 +114,9 @@ def _build(stock, make_cell, make_keep, seeded_layer=False):
             return values, session.run(logits)
 
 
-def _compare(make_cell, keep, shifted=False):
-    stock_values, stock_logits = _build(True, make_cell, KEEPS[keep], shifted)
+def _compare(make_cell, keep, shifted=False, make_stock_cell=None):
+    """``make_stock_cell`` (default: ``make_cell``) builds the stock graph's cell."""
+    stock_values, stock_logits = _build(True, make_stock_cell or make_cell, KEEPS[keep], shifted)
     values, logits = _build(False, make_cell, KEEPS[keep], shifted)
     assert sorted(values) == sorted(stock_values)
     different = sorted(name for name in values
@@ -161,16 +162,12 @@ def test_an_lstm_stack_in_one_wrapper_initialises_to_stock():
 def test_gate_dropout_initialises_to_stock_under_a_graph_seed(family, variational):
     """``gate_keep_prob`` (a tensor fed 1) against the stock wrapper without it: the sequence's
     gate seed is drawn at its first use, after the cell has built its variables."""
-    def make(keep):
-        kwargs = {"gate_keep_prob": keep} if keep is not None else {}
+    def make(keep, **kwargs):
         return RNN_CELL.DropoutWrapper(FAMILIES[family](), state_keep_prob=1.0,
                                        variational_recurrent=variational, dtype=tf.float32,
                                        seed=3, **kwargs)
-    stock_values, stock_logits = _build(True, lambda k: make(None), KEEPS["tensor fed 1"], True)
-    values, logits = _build(False, make, KEEPS["tensor fed 1"], True)
-    assert sorted(values) == sorted(stock_values)
-    assert [n for n in values if not np.array_equal(values[n], stock_values[n])] == []
-    np.testing.assert_allclose(logits, stock_logits, rtol=1e-5, atol=1e-6)
+    _compare(lambda k: make(k, gate_keep_prob=k), "tensor fed 1", shifted=True,
+             make_stock_cell=make)
 
 
 @pytest.mark.parametrize("policy", ["reroute", "warn"])

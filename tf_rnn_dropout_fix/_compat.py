@@ -105,8 +105,9 @@ def import_failure_message(exc):
     problem = _pin_problem(exc)
     if problem is None:
         underlying = _suspect_failure()
-        if underlying is not None and _pin_problem(underlying) is not None:
-            exc, problem = underlying, _pin_problem(underlying)
+        found = _pin_problem(underlying) if underlying is not None else None
+        if found is not None:
+            exc, problem = underlying, found
     failure = "%s: %s" % (type(exc).__name__, str(exc).strip().splitlines()[0] if str(exc)
                           else "")
     if problem is not None:
