@@ -128,18 +128,18 @@ def main(argv=None):
     over = True
     for attempt in range(args.tries):
         times = measure(args.rounds, seed=attempt)
+        report = dict((clock, ratios(times, clock)) for clock in ("cpu", "wall"))
         for clock in ("cpu", "wall"):
             base = _percentile(times["tensorflow"][clock], 0.5)
-            for name, figures in sorted(ratios(times, clock).items()):
+            for name, figures in sorted(report[clock].items()):
                 print("%-4s %-5s %.3fx  (per round %.3f - %.3f; import tensorflow %.2f s, "
                       "%d rounds)" % (clock, name, figures["ratio_of_medians"],
                                       figures["per_round_25"], figures["per_round_75"], base,
                                       args.rounds))
         if args.json:
             print(json.dumps(times))
-        cpu = ratios(times, "cpu")
         over = args.bound is not None and any(
-            figures["ratio_of_medians"] > args.bound for figures in cpu.values())
+            figures["ratio_of_medians"] > args.bound for figures in report["cpu"].values())
         if not over:
             break
         if attempt + 1 < args.tries:
