@@ -258,6 +258,12 @@ if json.loads(os.environ["TF_CONFIG"])["task"]["index"] == 0:
         os.environ["TF_CONFIG"] = tf_config
 result["patched"] = tf_rnn_dropout_fix.is_patched()
 print("RESULT " + json.dumps(result))
+# TF's collective runtime can abort in the interpreter's teardown after a finished fit
+# ("terminate called without an active exception": seen on TF 2.9 here, reported for TF 2.7 -
+# 2.9 in tensorflow/tensorflow#55250 and #56684).  The results are out; leave without it.
+sys.stdout.flush()
+sys.stderr.flush()
+os._exit(0)
 """
 MWMS_REASON = "tf.distribute.MultiWorkerMirroredStrategy with Keras fit is TF 2.x"
 

@@ -137,7 +137,8 @@ class _Echo(KERAS.layers.Layer if KERAS else object):
     """A cell whose output and new state are its (dropped) input: the masks made visible."""
     state_size = output_size = 32
 
-    def call(self, inputs, states):
+    def call(self, inputs, states, training=None):
+        # `training`: TF 2.2's V2 wrapper passes on every keyword Keras gives it.
         return inputs, [inputs]
 
 

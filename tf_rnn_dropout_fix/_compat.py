@@ -616,8 +616,27 @@ def keras_training(layer):
     if context is not None and getattr(context(), "layer", None) is layer:
         training = context().training
     if training is None and hasattr(backend, "learning_phase"):
-        training = backend.learning_phase()
+        training = _read_learning_phase(backend)
     return training
+
+
+def _read_learning_phase(backend):
+    """``backend.learning_phase()``, leaving an unset global learning phase unset.
+
+    TF 2.2's Keras caches the eager default (0) on a read as if the program had set it, and
+    from then on passes ``training=False`` to every layer called outside ``fit``: a
+    DropoutWrapper in ``dynamic_rnn`` would stop dropping.  Its read is undone here; Keras
+    copies that do not cache a read (TF 2.3+) have nothing to undo.
+    """
+    is_set = getattr(backend, "global_learning_phase_is_set", None)
+    was_set = is_set is None or is_set()
+    phase = backend.learning_phase()
+    if not was_set and is_set():
+        phases = getattr(backend, "_GRAPH_LEARNING_PHASES", None)
+        eager_key = getattr(getattr(backend, "_DUMMY_EAGER_GRAPH", None), "key", None)
+        if phases is not None and eager_key is not None:
+            phases.pop(eager_key, None)
+    return phase
 
 
 def track_wrapped_cell(wrapper):
