@@ -22,6 +22,10 @@ V1 = tf.compat.v1 if hasattr(tf, "compat") and hasattr(tf.compat, "v1") else tf
 TF_VERSION = tuple(int(p) for p in fix._compat.parse_version(fix._compat.tf_version_string(tf)))
 RNN_CELL = V1.nn.rnn_cell
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))     # the checkout
+# For a fresh interpreter (``run_python``) that imports a test module: this directory first.
+TESTS_IMPORTABLE = {"PYTHONPATH": os.pathsep.join(
+    [os.path.dirname(os.path.abspath(__file__))]
+    + os.environ.get("PYTHONPATH", "").split(os.pathsep))}
 
 
 def _stock_v2_wrapper_refuses_keras_lstm():

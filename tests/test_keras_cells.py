@@ -15,8 +15,8 @@ import pytest
 
 import tensorflow as tf
 import tf_rnn_dropout_fix as fix
-from conftest import (KERAS_LSTM_REFUSED, TF_VERSION, TWO_LOGICAL_CPUS, V1, run_python,
-                      seeded_weights, sigmoid)
+from conftest import (KERAS_LSTM_REFUSED, TESTS_IMPORTABLE, TF_VERSION, TWO_LOGICAL_CPUS, V1,
+                      run_python, seeded_weights, sigmoid)
 
 pytestmark = pytest.mark.skipif(TF_VERSION < (2, 0), reason="Keras cells and eager need TF 2.x")
 KERAS = tf.keras if TF_VERSION >= (2, 0) else None
@@ -175,13 +175,9 @@ layer = t._echo_layer()
 ones = np.ones((1, 3, 32), np.float32)
 print(json.dumps([np.asarray(layer(ones, training=True))[0, 0].tolist() for _ in range(2)]))
 """
-    import os
-    here = os.path.dirname(os.path.abspath(__file__))
-    env = {"PYTHONPATH": os.pathsep.join([here] + os.environ.get("PYTHONPATH", "").split(
-        os.pathsep))}
     runs = []
     for _ in range(2):
-        rc, out, err = run_python(code, env=env)
+        rc, out, err = run_python(code, env=TESTS_IMPORTABLE)
         assert rc == 0, err[-2000:]
         runs.append(json.loads(out.strip().splitlines()[-1]))
     assert runs[0] == runs[1]

@@ -9,7 +9,6 @@ Stock, measured on TF 2.11 and 2.21 (tf_keras):
   the GRU's variables are not in ``trainable_weights`` and ``fit`` never changes them.
 """
 import json
-import os
 import warnings
 
 import numpy as np
@@ -17,7 +16,7 @@ import pytest
 
 import tensorflow as tf
 import tf_rnn_dropout_fix as fix
-from conftest import TF_VERSION, V1, run_python
+from conftest import TESTS_IMPORTABLE, TF_VERSION, V1, run_python
 
 pytestmark = pytest.mark.skipif(TF_VERSION < (2, 2), reason="keras.layers.RNN drives the "
                                 "compat.v1 wrapper from TF 2.2 (call() arity on 2.0 - 2.1)")
@@ -200,9 +199,7 @@ t.KERAS.layers.RNN(t._echo_wrapper())(x)        # no `training`: the learning ph
 seen = tf.compat.v1.nn.dynamic_rnn(t._echo_wrapper(), tf.constant(x), dtype=tf.float32)[0]
 print(json.dumps(sorted(set(np.unique(seen.numpy()).tolist()))))
 """
-    here = os.path.dirname(os.path.abspath(__file__))
-    path = os.pathsep.join([here] + os.environ.get("PYTHONPATH", "").split(os.pathsep))
-    rc, out, err = run_python(code, env={"PYTHONPATH": path})
+    rc, out, err = run_python(code, env=TESTS_IMPORTABLE)
     assert rc == 0, err
     assert json.loads(out.strip().splitlines()[-1]) == [0.0, 2.0]       # dropped at keep 0.5
 
