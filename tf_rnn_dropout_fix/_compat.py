@@ -528,6 +528,26 @@ def per_step_dropout(value, keep_prob, seed):
     return nn_ops.dropout(value, keep_prob=keep_prob, seed=seed)
 
 
+def is_tensor(value):
+    """A dense tensor (not a ``TensorArray``, not ``None``), in every TF 1.2 - 2.21."""
+    return type(value).__name__ != "TensorArray" and hasattr(value, "get_shape") \
+        and hasattr(value, "dtype")
+
+
+def building_op_count_seeded_graph():
+    """True while building a TF1 graph whose unseeded random ops take their seed from its op count.
+
+    Under a graph-level seed, TF 1.x - 2.1 derive an unseeded op's seed from ``graph._last_id``;
+    TF 2.2+ count the unseeded random ops of each graph (``random_seed._graph_to_seed_dict``),
+    so ops without randomness shift no seed there.  Eager mode and function graphs (whose
+    stateful ops all run) are left out.
+    """
+    from tensorflow.python.framework import ops, random_seed
+    if hasattr(random_seed, "_graph_to_seed_dict") or executing_eagerly():
+        return False
+    return not getattr(ops.get_default_graph(), "building_function", False)
+
+
 def stateless_uniform(shape, seed, dtype):
     """Uniform [0, 1) noise that is a function of ``seed`` (an int64 pair tensor) only."""
     try:

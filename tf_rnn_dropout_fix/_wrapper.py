@@ -29,7 +29,7 @@ _KEEP_PROBS = ("input_keep_prob", "output_keep_prob", "state_keep_prob")
 class _Plan(object):
     """What the corrected step needs beyond the stock attributes."""
     __slots__ = ("visitor", "stock_gru_cells", "gate_keep_prob", "gates", "gate_steps", "masks",
-                 "_rules")
+                 "_rules", "_stock_drops")
 
     def __init__(self, visitor, stock_gru_cells, gate_keep_prob, gates, masks):
         self.visitor = visitor                  # a user's dropout_state_filter_visitor, or None
@@ -39,6 +39,7 @@ class _Plan(object):
         self.gate_steps = 0                     # step calls so far: per-step gate mask seeds
         self.masks = masks                      # _masks.MaskBook: the variational noise
         self._rules = None
+        self._stock_drops = None
 
     def state_rules(self, cell, state, leaf_count):
         """Per-leaf rules for this wrapper's state; worked out once, at the first step.
@@ -53,6 +54,18 @@ class _Plan(object):
                 and any(rule.cell is c for c in self.stock_gru_cells) else rule
                 for rule in _state_rules.state_rules(cell, state, self.visitor)]
         return self._rules
+
+    def stock_drops(self, wrapper, state, leaf_count):
+        """Per leaf, True where the stock step drops it; worked out once, as the rules are.
+
+        The stock filter decides (TF 1.4+: the wrapper's own, which keeps an ``LSTMStateTuple``
+        memory); TF 1.2/1.3 drop every leaf, or those a backported user filter lets through.
+        """
+        if self._stock_drops is None or len(self._stock_drops) != leaf_count:
+            visitor = getattr(wrapper, "_dropout_state_filter", None) or self.visitor
+            self._stock_drops = ([True] * leaf_count if visitor is None
+                                 else _state_rules.visitor_decisions(visitor, state))
+        return self._stock_drops
 
 
 def plan_of(wrapper):
@@ -264,21 +277,40 @@ def _drop_leaf(wrapper, index, value, noise, keep_prob):
 
 
 def _drop_tail(wrapper, index, value, noise, keep_prob, memory_units):
-    """Concatenated [c, h] LSTM state: drop the h columns only; c passes untouched."""
+    """Concatenated [c, h] LSTM state: drop the h columns only; c passes untouched.
+
+    With variational noise and a constant keep, stock's own ops on the whole leaf with keep 1
+    on the memory columns: ``floor(1 + u)`` is 1 for uniform noise ``u < 1`` and ``c / 1 * 1``
+    is ``c`` bit for bit, and the step has stock's op count (DESIGN 3.6).  Otherwise the h
+    columns are sliced off, dropped and put back.
+    """
     array_ops = _compat.tf_modules()[0]
+    width = value.get_shape()[-1:].num_elements()
+    if noise is not None and isinstance(keep_prob, numbers.Real) and width is not None:
+        keep_by_column = [1.0] * memory_units + [float(keep_prob)] * (width - memory_units)
+        return wrapper._variational_recurrent_dropout_value(index, value, noise, keep_by_column)
     memory, hidden = value[:, :memory_units], value[:, memory_units:]
     hidden = _drop_leaf(wrapper, index, hidden,
                         None if noise is None else noise[:, memory_units:], keep_prob)
     return array_ops.concat([memory, hidden], 1)
 
 
-def _state_dropout(wrapper, rules, new_state, noise, keep_prob):
+def _state_dropout(wrapper, rules, new_state, noise, keep_prob, stock_drops=None):
+    """``stock_drops`` (where op counts seed the graph): per leaf, whether stock drops it.
+
+    A leaf stock drops and the rules keep (an LSTM memory on TF 1.2/1.3, a Keras ``[h, c]``
+    memory) gets stock's drop ops too, unused and so pruned from every run: the graph then has
+    stock's op count after the step, and layers made after the RNN get their stock seeds.
+    """
     nest = _compat.tf_modules()[-1]
     flat = nest.flatten(new_state)
     changed = False
     for index, rule in enumerate(rules):
         leaf_noise = None if noise is None else noise[index]
-        if rule is _state_rules.DROP:
+        if rule is _state_rules.KEEP:
+            if stock_drops is not None and stock_drops[index] and _compat.is_tensor(flat[index]):
+                _drop_leaf(wrapper, index, flat[index], leaf_noise, keep_prob)
+        elif rule is _state_rules.DROP:
             flat[index] = _drop_leaf(wrapper, index, flat[index], leaf_noise, keep_prob)
             changed = True
         elif isinstance(rule, _state_rules.DropTail):
@@ -365,7 +397,10 @@ def corrected_step(wrapper, plan, inputs, state, call_cell, training=None):
     else:
         output, new_state = call_cell(inputs, state)
     if rules is not None:
-        new_state = _state_dropout(wrapper, rules, new_state, noise, keep_prob)
+        stock_drops = None
+        if _compat.building_op_count_seeded_graph():
+            stock_drops = plan.stock_drops(wrapper, state, len(rules))
+        new_state = _state_dropout(wrapper, rules, new_state, noise, keep_prob, stock_drops)
     if _should_dropout(keep.output):
         output = wrapper._dropout(output, "output", masks.output, keep.output)
     return output, new_state
