@@ -4,9 +4,11 @@ With a graph-level seed, an unseeded initialiser's op-level seed is derived from
 its op count (TF 1.x up to 2.x releases that count ops) or from a per-graph counter of unseeded
 random ops (later releases).  The corrected step therefore creates no op before a variable that
 stock does not create there: the dropped GRU state is built inside the cell's own call, after
-the cell's ``build``.  Every family, policy and wrapper kind below builds a stock and a corrected
-graph with the same seeds and compares every variable's initial value (a dense layer after the
-RNN included) and, at keep 1, the outputs.
+the cell's ``build``; where it precedes stock's place for it, or the step has ops stock's
+lacks, ``_seeds`` gives later random ops the seeds stock's op count would.  Every family,
+policy and wrapper kind below builds a stock and a corrected graph with the same seeds and
+compares every variable's initial value (an unseeded dense layer after the RNN included) and,
+at keep 1, the outputs.
 """
 import random
 import warnings
@@ -23,8 +25,6 @@ from tensorflow.python.framework import random_seed
 UNITS = 6
 # Releases that derive op seeds from the op count: ops before a variable shift its seed.
 SEEDS_COUNT_OPS = not hasattr(random_seed, "_graph_to_seed_dict")
-# The `_linear`-era GRU (TF 1.2 - 1.4) makes its variables inside its step.
-LINEAR_ERA = TF_VERSION < (1, 5)
 
 
 def _wrap(cell, keep, **kwargs):
@@ -70,30 +70,7 @@ KEEPS = {
 }
 
 
-# Families whose corrected step creates as many ops as stock's: the reroute follows the cell's
-# own op sequence, and where stock drops a tuple LSTM's memory (before TF 1.4) the corrected step
-# builds that drop unused.  ``state_is_tuple=False`` drops its h columns with stock's own ops at
-# a constant keep, and slices the memory off at a tensor one; the fused block GRUs run the
-# rerouted step op by op.
-SAME_OP_COUNT = ("GRUCell", "CudnnCompatibleGRUCell", "LSTMCell", "BasicLSTMCell",
-                 "LSTMCell peepholes projection", "LSTMBlockCell")
-SAME_OP_COUNT_AT_A_CONSTANT_KEEP = ("LSTMCell state_is_tuple=False",)
-
-
-def _later_layers_shift(family, kind, keep):
-    """True where layers made after the RNN get other op-count seeds (DESIGN 3.6): the corrected
-    step changes the graph's op count, or first runs the stock step to build its variables
-    (``_wrapper._builds_late``).  The test then seeds that layer itself."""
-    if not SEEDS_COUNT_OPS or keep == "float 1":
-        return False
-    if family in SAME_OP_COUNT_AT_A_CONSTANT_KEEP and keep.startswith("float"):
-        return False
-    if family not in SAME_OP_COUNT:
-        return True
-    return "GRU" in family and (kind == "one wrapper around a stack" or LINEAR_ERA)
-
-
-def _build(stock, make_cell, make_keep, seeded_layer=False):
+def _build(stock, make_cell, make_keep):
     graph = tf.Graph()
     with graph.as_default():
         V1.set_random_seed(1)
@@ -108,19 +85,17 @@ def _build(stock, make_cell, make_keep, seeded_layer=False):
             else:
                 cell = make_cell(keep)
             outputs, _ = V1.nn.dynamic_rnn(cell, inputs, dtype=tf.float32)
-            initializer = (V1.random_uniform_initializer(-0.5, 0.5, seed=9) if seeded_layer
-                           else None)
-            logits = V1.layers.dense(outputs[:, -1], 2, kernel_initializer=initializer)
+            logits = V1.layers.dense(outputs[:, -1], 2)     # an unseeded layer after the RNN
         with V1.Session(graph=graph) as session:
             session.run(V1.global_variables_initializer())
             values = {v.op.name: session.run(v) for v in V1.global_variables()}
             return values, session.run(logits)
 
 
-def _compare(make_cell, keep, shifted=False, make_stock_cell=None):
+def _compare(make_cell, keep, make_stock_cell=None):
     """``make_stock_cell`` (default: ``make_cell``) builds the stock graph's cell."""
-    stock_values, stock_logits = _build(True, make_stock_cell or make_cell, KEEPS[keep], shifted)
-    values, logits = _build(False, make_cell, KEEPS[keep], shifted)
+    stock_values, stock_logits = _build(True, make_stock_cell or make_cell, KEEPS[keep])
+    values, logits = _build(False, make_cell, KEEPS[keep])
     assert sorted(values) == sorted(stock_values)
     different = sorted(name for name in values
                        if not np.array_equal(values[name], stock_values[name]))
@@ -132,32 +107,25 @@ def _compare(make_cell, keep, shifted=False, make_stock_cell=None):
 @pytest.mark.parametrize("keep", ["tensor fed 1", "float 0.8"])
 @pytest.mark.parametrize("family", sorted(FAMILIES))
 def test_every_family_initialises_to_stock_under_a_graph_seed(family, keep):
-    shifted = _later_layers_shift(family, "one wrapper", keep)
-    _compare(lambda k: KINDS["one wrapper"](FAMILIES[family], k), keep, shifted)
+    _compare(lambda k: KINDS["one wrapper"](FAMILIES[family], k), keep)
 
 
 @pytest.mark.parametrize("keep", ["float 1", "tensor fed 1", "float 0.8"])
 @pytest.mark.parametrize("kind", sorted(KINDS))
 def test_every_wrapper_kind_initialises_to_stock_under_a_graph_seed(kind, keep):
-    family = "GRUCell"
-    shifted = _later_layers_shift(family, kind, keep)
-    if shifted and LINEAR_ERA and kind == "stacked wrappers":
-        pytest.skip("TF %s: the _linear-era GRU makes its variables in its step, so the first "
-                    "wrapper's building pass shifts the op-count seeds of the second's"
-                    % tf.__version__)
-    _compare(lambda k: KINDS[kind](FAMILIES[family], k), keep, shifted)
+    _compare(lambda k: KINDS[kind](FAMILIES["GRUCell"], k), keep)
 
 
 def test_a_gru_over_an_lstm_in_one_wrapper_initialises_to_stock():
     make = lambda k: _wrap(RNN_CELL.MultiRNNCell([RNN_CELL.GRUCell(UNITS),
                                                   RNN_CELL.LSTMCell(UNITS)]), k)
-    _compare(make, "tensor fed 1", shifted=SEEDS_COUNT_OPS)
+    _compare(make, "tensor fed 1")
 
 
 def test_an_lstm_stack_in_one_wrapper_initialises_to_stock():
     make = lambda k: _wrap(RNN_CELL.MultiRNNCell([RNN_CELL.LSTMCell(UNITS),
                                                   RNN_CELL.LSTMCell(UNITS)]), k)
-    _compare(make, "float 0.8", shifted=_later_layers_shift("LSTMCell", "stack", "float 0.8"))
+    _compare(make, "float 0.8")
 
 
 @pytest.mark.parametrize("variational", [True, False], ids=["variational", "per step"])
@@ -165,20 +133,20 @@ def test_an_lstm_stack_in_one_wrapper_initialises_to_stock():
 def test_gate_dropout_initialises_to_stock_under_a_graph_seed(family, variational):
     """``gate_keep_prob`` (a tensor fed 1) against the stock wrapper without it: the sequence's
     gate seed is drawn at its first use, after the cell has built its variables.  The gate's
-    ops have no stock counterpart, so only releases that count ops shift later layers."""
+    ops have no stock counterpart: where op counts seed the graph, stock's step is built first,
+    unused, and the corrected one is hidden from the seeds (``_seeds``)."""
     def make(keep, **kwargs):
         return RNN_CELL.DropoutWrapper(FAMILIES[family](), state_keep_prob=1.0,
                                        variational_recurrent=variational, dtype=tf.float32,
                                        seed=3, **kwargs)
-    _compare(lambda k: make(k, gate_keep_prob=k), "tensor fed 1", shifted=SEEDS_COUNT_OPS,
+    _compare(lambda k: make(k, gate_keep_prob=k), "tensor fed 1",
              make_stock_cell=make)
 
 
 @pytest.mark.parametrize("policy", ["reroute", "warn"])
 def test_every_policy_initialises_to_stock_under_a_graph_seed(policy):
     fix.patch(gru_policy=policy)
-    _compare(lambda k: _wrap(RNN_CELL.GRUCell(UNITS), k), "tensor fed 1",
-             shifted=LINEAR_ERA and policy == "reroute")
+    _compare(lambda k: _wrap(RNN_CELL.GRUCell(UNITS), k), "tensor fed 1")
 
 
 def test_the_raise_policy_builds_no_graph_to_compare():
@@ -201,3 +169,76 @@ def test_the_v2_wrapper_around_a_keras_gru_initialises_to_stock(keep):
         return tf.nn.RNNCellDropoutWrapper(tf.keras.layers.GRUCell(UNITS), state_keep_prob=k,
                                            variational_recurrent=True, dtype=tf.float32, seed=3)
     _compare(make, keep)
+
+
+def _unseeded_per_step(cell, keep):
+    return RNN_CELL.DropoutWrapper(cell, state_keep_prob=keep, output_keep_prob=keep)
+
+
+def _random_op_seeds(graph):
+    return [(op.get_attr("seed"), op.get_attr("seed2")) for op in graph.get_operations()
+            if op.type in ("RandomUniform", "RandomStandardNormal", "TruncatedNormal")]
+
+
+def test_unseeded_per_step_wrappers_initialise_to_stock_and_no_two_random_ops_share_a_seed():
+    """No wrapper seed: per-step noise takes derived seeds too.  The dropped GRU state the
+    corrected step builds early draws its noise apart from every op count, so no variable's
+    initialiser and no other noise op shares its seed."""
+    def make(k):
+        return RNN_CELL.MultiRNNCell([
+            _unseeded_per_step(RNN_CELL.GRUCell(UNITS), k),
+            _unseeded_per_step(RNN_CELL.MultiRNNCell([RNN_CELL.GRUCell(UNITS),
+                                                      RNN_CELL.LSTMCell(UNITS)]), k)])
+    _compare(make, "tensor fed 1")
+    if not SEEDS_COUNT_OPS:
+        return          # later releases count only unseeded random ops; seeds stay distinct
+    graph = tf.Graph()
+    with graph.as_default():
+        V1.set_random_seed(1)
+        inputs = tf.constant(np.zeros((2, 3, 4), np.float32))
+        V1.nn.dynamic_rnn(make(V1.placeholder_with_default(tf.constant(0.8), [])), inputs,
+                          dtype=tf.float32)
+        V1.layers.dense(inputs[:, -1], 2)
+    seeds = _random_op_seeds(graph)
+    assert len(seeds) >= 6 and len(set(seeds)) == len(seeds)
+
+
+def test_the_seed_derivation_is_tf_s_own_where_nothing_is_discounted():
+    """Where ``_seeds`` has nothing to discount (every dropped GRU state reached its stock place,
+    or no graph seed), derived seeds are TF's own; ``unpatch()`` puts TF's function back."""
+    stock_get_seed = getattr(random_seed.get_seed, "__wrapped__", random_seed.get_seed)
+    for graph_seed in (1, None):
+        with tf.Graph().as_default():
+            if graph_seed is not None:
+                V1.set_random_seed(graph_seed)
+            cell = _wrap(RNN_CELL.MultiRNNCell([RNN_CELL.GRUCell(UNITS),
+                                                RNN_CELL.LSTMCell(UNITS)]),
+                         V1.placeholder_with_default(tf.constant(0.8), []))
+            V1.nn.dynamic_rnn(cell, tf.zeros([2, 3, 4]), dtype=tf.float32)
+            if SEEDS_COUNT_OPS:     # later releases count each derivation: no second call
+                assert random_seed.get_seed(None) == stock_get_seed(None)
+            assert random_seed.get_seed(7) == stock_get_seed(7)
+    fix.unpatch()
+    try:
+        assert random_seed.get_seed is stock_get_seed
+    finally:
+        fix.patch()
+
+
+@pytest.mark.parametrize("variational", [True, False], ids=["variational", "per step"])
+def test_a_sliced_concatenated_lstm_state_initialises_to_stock(variational):
+    """``state_is_tuple=False`` at a tensor keep, or per step: the h columns are sliced off."""
+    def make(k):
+        return RNN_CELL.DropoutWrapper(RNN_CELL.LSTMCell(UNITS, state_is_tuple=False),
+                                       state_keep_prob=k, variational_recurrent=variational,
+                                       dtype=tf.float32, seed=3)
+    _compare(make, "tensor fed 1")
+
+
+def test_gate_dropout_inside_a_rerouting_wrapper_initialises_to_stock():
+    """Nested: gate dropout (shadowed step) inside a wrapper that reroutes the GRU's state."""
+    def make(k, **kwargs):
+        inner = RNN_CELL.DropoutWrapper(RNN_CELL.GRUCell(UNITS), variational_recurrent=True,
+                                        dtype=tf.float32, seed=4, **kwargs)
+        return _wrap(RNN_CELL.MultiRNNCell([inner, RNN_CELL.LSTMCell(UNITS)]), k)
+    _compare(lambda k: make(k, gate_keep_prob=k), "tensor fed 1", make_stock_cell=make)

@@ -534,16 +534,23 @@ def is_tensor(value):
         and hasattr(value, "dtype")
 
 
+def seeds_count_ops():
+    """True where a graph-level seed derives an unseeded op's seed from the graph's op count.
+
+    TF 1.x - 2.1 read ``graph._last_id``; TF 2.2+ count the unseeded random ops of each graph
+    (``random_seed._graph_to_seed_dict``), so ops without randomness shift no seed there.
+    """
+    from tensorflow.python.framework import random_seed
+    return not hasattr(random_seed, "_graph_to_seed_dict")
+
+
 def building_op_count_seeded_graph():
     """True while building a TF1 graph whose unseeded random ops take their seed from its op count.
 
-    Under a graph-level seed, TF 1.x - 2.1 derive an unseeded op's seed from ``graph._last_id``;
-    TF 2.2+ count the unseeded random ops of each graph (``random_seed._graph_to_seed_dict``),
-    so ops without randomness shift no seed there.  Eager mode and function graphs (whose
-    stateful ops all run) are left out.
+    Eager mode and function graphs (whose stateful ops all run) are left out.
     """
-    from tensorflow.python.framework import ops, random_seed
-    if hasattr(random_seed, "_graph_to_seed_dict") or executing_eagerly():
+    from tensorflow.python.framework import ops
+    if not seeds_count_ops() or executing_eagerly():
         return False
     return not getattr(ops.get_default_graph(), "building_function", False)
 

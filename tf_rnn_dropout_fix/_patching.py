@@ -24,7 +24,7 @@ import sys
 import threading
 
 from tf_rnn_dropout_fix import (_compat, _gate, _gru, _guard, _keras3_gru, _pycompat,
-                                _sequences, _wrapper)
+                                _seeds, _sequences, _wrapper)
 
 _MISSING = object()
 _lock = threading.RLock()
@@ -105,6 +105,15 @@ def _patch_module(module):
             _set(cls, "call", _gate.make_gateable_block_lstm_call(cls, vars(cls)["call"]))
 
 
+def _patch_seed_derivation():
+    """TF 1.x - 2.1: derived op seeds that leave out the ops ``_seeds`` discounts."""
+    random_seed = sys.modules.get("tensorflow.python.framework.random_seed")
+    if random_seed is not None and _compat.seeds_count_ops() \
+            and (random_seed, "get_seed") not in _saved:
+        _set(random_seed, "get_seed", _compat.stands_in_for(
+            _seeds.make_get_seed(vars(random_seed)["get_seed"]), vars(random_seed)["get_seed"]))
+
+
 def patch_loaded_modules(find_existing=False, whole_heap=True):
     """Patch every copy loaded now; all or nothing (a failure restores what this call did).
 
@@ -118,6 +127,7 @@ def patch_loaded_modules(find_existing=False, whole_heap=True):
         try:
             for module in _compat.loaded_candidate_modules():
                 _patch_module(module)
+            _patch_seed_derivation()
         except BaseException:
             _restore(_order[before:])
             raise

@@ -19,7 +19,7 @@ import math
 import numbers
 
 from tf_rnn_dropout_fix import (_compat, _config, _errors, _gate, _gru, _guard, _masks,
-                                _pycompat, _state_rules, _training)
+                                _pycompat, _seeds, _state_rules, _training)
 
 PLAN_ATTRIBUTE = "_tf_rnn_dropout_fix_plan"
 _NOT_SEEN = object()     # no corrected constructor saw the wrapper: it predates the patch
@@ -276,46 +276,74 @@ def _drop_leaf(wrapper, index, value, noise, keep_prob):
     return _compat.per_step_dropout(value, keep_prob, wrapper._gen_seed("state", index))
 
 
-def _drop_tail(wrapper, index, value, noise, keep_prob, memory_units):
+def _drop_tail(wrapper, index, value, noise, keep_prob, memory_units, counting=None):
     """Concatenated [c, h] LSTM state: drop the h columns only; c passes untouched.
 
     With variational noise and a constant keep, stock's own ops on the whole leaf with keep 1
     on the memory columns: ``floor(1 + u)`` is 1 for uniform noise ``u < 1`` and ``c / 1 * 1``
     is ``c`` bit for bit, and the step has stock's op count (DESIGN 3.6).  Otherwise the h
-    columns are sliced off, dropped and put back.
+    columns are sliced off, dropped and put back; where op counts seed the graph, after
+    stock's drop of the whole leaf, built unused, and hidden from the seeds (``_seeds``).
     """
-    array_ops = _compat.tf_modules()[0]
     width = value.get_shape()[-1:].num_elements()
     if noise is not None and isinstance(keep_prob, numbers.Real) and width is not None:
         keep_by_column = [1.0] * memory_units + [float(keep_prob)] * (width - memory_units)
         return wrapper._variational_recurrent_dropout_value(index, value, noise, keep_by_column)
-    memory, hidden = value[:, :memory_units], value[:, memory_units:]
-    hidden = _drop_leaf(wrapper, index, hidden,
-                        None if noise is None else noise[:, memory_units:], keep_prob)
-    return array_ops.concat([memory, hidden], 1)
+
+    def sliced():
+        array_ops = _compat.tf_modules()[0]
+        memory, hidden = value[:, :memory_units], value[:, memory_units:]
+        hidden = _drop_leaf(wrapper, index, hidden,
+                            None if noise is None else noise[:, memory_units:], keep_prob)
+        return array_ops.concat([memory, hidden], 1)
+    if counting is None:
+        return sliced()
+    _drop_leaf(wrapper, index, value, noise, keep_prob)
+    return _seeds.hide(counting.graph, sliced)
 
 
-def _state_dropout(wrapper, rules, new_state, noise, keep_prob, stock_drops=None):
-    """``stock_drops`` (where op counts seed the graph): per leaf, whether stock drops it.
+class _Counting(object):
+    """Where op counts seed the graph (``_seeds``): what keeps this step's count stock's.
 
-    A leaf stock drops and the rules keep (an LSTM memory on TF 1.2/1.3, a Keras ``[h, c]``
-    memory) gets stock's drop ops too, unused and so pruned from every run: the graph then has
-    stock's op count after the step, and layers made after the RNN get their stock seeds.
+    ``stock_drops``: per leaf, whether stock drops it (None without state dropout).  ``early``:
+    the dropped GRU states built ahead of their stock place, or None.  ``shadowed``: the step
+    has ops with no stock counterpart, so stock's whole step is built first, unused, and the
+    corrected one hidden.
+    """
+    __slots__ = ("graph", "stock_drops", "early", "shadowed")
+
+    def __init__(self, graph, stock_drops, early, shadowed):
+        self.graph, self.stock_drops, self.early = graph, stock_drops, early
+        self.shadowed = shadowed
+
+
+def _state_dropout(wrapper, rules, new_state, noise, keep_prob, counting=None):
+    """State dropout by rule; ``counting`` where op counts seed the graph, else None.
+
+    There a leaf stock drops and the rules keep (an LSTM memory on TF 1.2/1.3, a Keras
+    ``[h, c]`` memory) gets stock's drop ops too, unused and so pruned from every run, and a
+    GRU's dropped state, built early, stops counting as ahead where stock builds it: the graph
+    leaves the step with stock's op count, and layers made after the RNN get their stock seeds.
     """
     nest = _compat.tf_modules()[-1]
     flat = nest.flatten(new_state)
     changed = False
     for index, rule in enumerate(rules):
         leaf_noise = None if noise is None else noise[index]
+        stock_drops = counting is not None and counting.stock_drops[index] \
+            and _compat.is_tensor(flat[index])
         if rule is _state_rules.KEEP:
-            if stock_drops is not None and stock_drops[index] and _compat.is_tensor(flat[index]):
+            if stock_drops:
                 _drop_leaf(wrapper, index, flat[index], leaf_noise, keep_prob)
         elif rule is _state_rules.DROP:
             flat[index] = _drop_leaf(wrapper, index, flat[index], leaf_noise, keep_prob)
             changed = True
+        elif isinstance(rule, _state_rules.GruState):
+            if counting is not None and counting.early is not None:
+                counting.early.release(index)
         elif isinstance(rule, _state_rules.DropTail):
             flat[index] = _drop_tail(wrapper, index, flat[index], leaf_noise, keep_prob,
-                                     rule.memory_units)
+                                     rule.memory_units, counting)
             changed = True
     return nest.pack_sequence_as(new_state, flat) if changed else new_state
 
@@ -332,13 +360,16 @@ def _gated(call_cell, plan, seed_pair, keep_prob):
     return call_gated_cell
 
 
-def _dropped_gru_state(wrapper, index, outer, state, noise, keep_prob):
+def _dropped_gru_state(wrapper, index, outer, state, noise, keep_prob, early):
     """A GRU's state as its recurrent products see it: built inside the cell's own call.
 
     ``outer``: the ``Deferred`` state of a DropoutWrapper around this one, or None.
+    ``early``: the step's ``_seeds.EarlyOps`` where op counts seed the graph, or None.
     """
     base = state if outer is None else outer.value()
-    return _drop_leaf(wrapper, index, base, noise, keep_prob)
+    if early is None:
+        return _drop_leaf(wrapper, index, base, noise, keep_prob)
+    return early.build(index, lambda: _drop_leaf(wrapper, index, base, noise, keep_prob))
 
 
 def _builds_late(leaves, altered):
@@ -348,7 +379,9 @@ def _builds_late(leaves, altered):
     variables keep their stock values only if every op before them is one stock creates there.
     Inside ``altered`` cells (GRUs rerouted, candidates gated) the corrected ops follow the cell's
     own variables, but they precede those of any leaf still unbuilt after it, and a ``_linear``-era
-    GRU (TF 1.2 - 1.4) makes its variables in its step, after the dropped state.
+    GRU (TF 1.2 - 1.4) makes its variables in its step, after the dropped state.  Asked only
+    where ``_seeds`` does not count the step's early ops: gate dropout, a graph without a seed,
+    and releases that count unseeded random ops instead of ops.
     """
     seen_altered = False
     for leaf in leaves:
@@ -362,31 +395,82 @@ def _builds_late(leaves, altered):
     return False
 
 
-def corrected_step(wrapper, plan, inputs, state, call_cell, training=None):
+def corrected_step(wrapper, plan, inputs, state, call_cell, training=None, call_stock=None):
     """Input dropout, the cell (GRUs rerouted, candidates gated), state dropout, output dropout.
 
     ``training``: the step's own argument, else the one Keras resolved for the sequence; false
     turns every dropout off (``_training``), None (no Keras) leaves it on, as stock.
+    ``call_stock``: builds the stock step instead (a shadowed step builds it first, unused).
     """
     masks = _masks.current(plan.masks)
     keep = _training.KeepProbabilities(
         wrapper, plan.gate_keep_prob, masks.training if training is None else training)
+    keep_prob = keep.state
+    rules, noise = None, None
+    if _should_dropout(keep_prob):
+        nest = _compat.tf_modules()[-1]
+        rules = plan.state_rules(_compat.wrapped_cell(wrapper), state, len(nest.flatten(state)))
+        noise = nest.flatten(masks.state) if wrapper._variational_recurrent else None
+    gates = plan.gates if plan.gates and _should_dropout(keep.gate) else []
+    counting = _counting(wrapper, plan, state, rules, gates)
+    if counting is not None and counting.shadowed and _built_stock_step(call_stock):
+        return _seeds.hide(counting.graph, lambda: _rest_of_step(
+            wrapper, plan, masks, keep, inputs, state, call_cell, rules, noise, gates, None))
+    try:
+        return _rest_of_step(wrapper, plan, masks, keep, inputs, state, call_cell, rules, noise,
+                             gates, counting)
+    finally:
+        if counting is not None and counting.early is not None:
+            counting.early.release_all()
+
+
+def _built_stock_step(call_stock):
+    """Stock's whole step, unused (pruned from every run): stock's ops and variables in stock's
+    order.  False where stock cannot build it; the corrected step then runs unshadowed."""
+    if call_stock is None:
+        return False
+    try:
+        call_stock()
+    except Exception:
+        return False
+    return True
+
+
+def _counting(wrapper, plan, state, rules, gates):
+    """The step's ``_Counting`` in a seeded graph whose seeds count ops, else None.
+
+    A rerouted GRU's dropped state counts as ahead of its stock place (``_seeds.EarlyOps``).
+    Gate dropout and a fused GRU's op-by-op step have no stock counterpart: there the step is
+    shadowed.
+    """
+    if (rules is None and not gates) or not _compat.building_op_count_seeded_graph():
+        return None
+    graph = _masks.default_graph()
+    if graph.seed is None:
+        return None
+    grus = [rule.cell for rule in rules or () if isinstance(rule, _state_rules.GruState)]
+    shadowed = bool(gates) or any(_gate.is_fused(cell) for cell in grus)
+    early = _seeds.EarlyOps(graph) if grus and not shadowed else None
+    stock_drops = None if rules is None else plan.stock_drops(wrapper, state, len(rules))
+    return _Counting(graph, stock_drops, early, shadowed)
+
+
+def _rest_of_step(wrapper, plan, masks, keep, inputs, state, call_cell, rules, noise, gates,
+                  counting):
     if _should_dropout(keep.input):
         inputs = wrapper._dropout(inputs, "input", masks.input, keep.input)
     keep_prob = keep.state
-    rules, noise, requests = None, None, []
-    if _should_dropout(keep_prob):
-        nest = _compat.tf_modules()[-1]
-        flat_state = nest.flatten(state)
-        rules = plan.state_rules(_compat.wrapped_cell(wrapper), state, len(flat_state))
-        noise = nest.flatten(masks.state) if wrapper._variational_recurrent else None
+    early = None if counting is None else counting.early
+    requests = []
+    if rules is not None:
+        flat_state = _compat.tf_modules()[-1].flatten(state)
         requests = [(rule.cell, _gru.Deferred(functools.partial(
             _dropped_gru_state, wrapper, index, _gru.requested_for(rule.cell), flat_state[index],
-            None if noise is None else noise[index], keep_prob)))
+            None if noise is None else noise[index], keep_prob, early)))
             for index, rule in enumerate(rules) if isinstance(rule, _state_rules.GruState)]
-    gates = plan.gates if plan.gates and _should_dropout(keep.gate) else []
     altered = [cell for cell, _ in requests] + [cell for cell, _ in gates]
-    if altered and _builds_late(_state_rules.leaf_cells(_compat.wrapped_cell(wrapper)), altered):
+    if altered and early is None and _builds_late(
+            _state_rules.leaf_cells(_compat.wrapped_cell(wrapper)), altered):
         call_cell(inputs, state)    # stock's step builds every variable as stock does; its
         #                             unused ops are pruned from every run
     if gates:
@@ -397,10 +481,7 @@ def corrected_step(wrapper, plan, inputs, state, call_cell, training=None):
     else:
         output, new_state = call_cell(inputs, state)
     if rules is not None:
-        stock_drops = None
-        if _compat.building_op_count_seeded_graph():
-            stock_drops = plan.stock_drops(wrapper, state, len(rules))
-        new_state = _state_dropout(wrapper, rules, new_state, noise, keep_prob, stock_drops)
+        new_state = _state_dropout(wrapper, rules, new_state, noise, keep_prob, counting)
     if _should_dropout(keep.output):
         output = wrapper._dropout(output, "output", masks.output, keep.output)
     return output, new_state
@@ -469,7 +550,7 @@ def _guarded_step(wrapper, inputs, state, call_cell, call_stock, training=None):
         plan = _step_plan(wrapper, installed)
         if plan is None:
             return call_stock()
-        return corrected_step(wrapper, plan, inputs, state, call_cell, training)
+        return corrected_step(wrapper, plan, inputs, state, call_cell, training, call_stock)
 
 
 def make_corrected_call(method_name, original):
