@@ -18,9 +18,10 @@ and projection are the stock ones, and ``gate_keep_prob=1`` leaves the graph exa
 random pair drawn once per ``Session.run`` (outside the time loop), so every step of a sequence
 recomputes the same mask.
 """
+import functools
 import threading
 
-from tf_rnn_dropout_fix import _compat, _pycompat, _state_rules
+from tf_rnn_dropout_fix import _compat, _pycompat, _seeds, _state_rules
 
 _swap_lock = threading.Lock()
 _seed_lock = threading.Lock()         # DeferredSequenceSeed: one draw when threads build at once
@@ -103,7 +104,13 @@ class DeferredSequenceSeed(object):
         with _seed_lock:
             if self._seed is None:
                 with self._graph.as_default(), self._graph.control_dependencies(None):
-                    self._seed = sequence_seed(self._wrapper)
+                    draw = functools.partial(sequence_seed, self._wrapper)
+                    if _compat.building_op_count_seeded_graph() and self._graph.seed is not None:
+                        # ops stock's graph lacks: left out of its derived seeds (``_seeds``);
+                        # TF 2.0 - 2.1 build a loop body in its own graph, not this one
+                        self._seed = _seeds.hide(self._graph, draw)
+                    else:
+                        self._seed = draw()
             return self._seed
 
 

@@ -68,16 +68,26 @@ def _measured(graph, make):
         value = make()
     finally:
         state["building"] -= 1
-        if outer is None and not state["building"] and not state["ahead"]:
-            state["graph"] = None
+        state["graph"] = outer
     return value, graph._last_id - before
 
 
+def building(graph):
+    """True while ops of ``graph`` are being hidden or counted ahead by this thread."""
+    state = _thread()
+    return bool(state["building"]) and state["graph"] is graph
+
+
 def hide(graph, make):
-    """``make()``, whose ops stock's graph does not have (stock's are built before it, unused)."""
+    """``make()``, whose ops stock's graph does not have (stock's are built before it, unused).
+
+    Inside ops of the same graph already being hidden, the outer ``hide`` counts them.
+    """
+    nested = building(graph)
     value, count = _measured(graph, make)
-    with _lock:
-        _hidden[graph] = _hidden.get(graph, 0) + count
+    if not nested:
+        with _lock:
+            _hidden[graph] = _hidden.get(graph, 0) + count
     return value
 
 
