@@ -21,7 +21,10 @@ import tf_rnn_dropout_fix as fix
 from conftest import RNN_CELL, TF_VERSION, V1, contrib
 
 from tensorflow.python.framework import random_seed
-from tensorflow.python.ops import control_flow_util
+try:
+    from tensorflow.python.ops import control_flow_util
+except ImportError:          # TF < 1.5: no control flow v2 at all
+    control_flow_util = None
 
 UNITS = 6
 # Releases that derive op seeds from the op count: ops before a variable shift its seed.
