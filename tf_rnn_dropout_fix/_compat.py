@@ -528,10 +528,7 @@ def per_step_dropout(value, keep_prob, seed):
     return nn_ops.dropout(value, keep_prob=keep_prob, seed=seed)
 
 
-def is_tensor(value):
-    """A dense tensor (not a ``TensorArray``, not ``None``), in every TF 1.2 - 2.21."""
-    return type(value).__name__ != "TensorArray" and hasattr(value, "get_shape") \
-        and hasattr(value, "dtype")
+_SEEDS_COUNT_OPS = []      # the answer of seeds_count_ops, once known
 
 
 def seeds_count_ops():
@@ -540,19 +537,25 @@ def seeds_count_ops():
     TF 1.x - 2.1 read ``graph._last_id``; TF 2.2+ count the unseeded random ops of each graph
     (``random_seed._graph_to_seed_dict``), so ops without randomness shift no seed there.
     """
-    from tensorflow.python.framework import random_seed
-    return not hasattr(random_seed, "_graph_to_seed_dict")
+    if not _SEEDS_COUNT_OPS:
+        from tensorflow.python.framework import random_seed
+        _SEEDS_COUNT_OPS.append(not hasattr(random_seed, "_graph_to_seed_dict"))
+    return _SEEDS_COUNT_OPS[0]
 
 
-def building_op_count_seeded_graph():
-    """True while building a TF1 graph whose unseeded random ops take their seed from its op count.
+def op_count_seeded_graph():
+    """The default graph, if it is a TF1 graph with a graph-level seed whose unseeded random ops
+    take their seed from its op count; else None.
 
     Eager mode and function graphs (whose stateful ops all run) are left out.
     """
-    from tensorflow.python.framework import ops
     if not seeds_count_ops() or executing_eagerly():
-        return False
-    return not getattr(ops.get_default_graph(), "building_function", False)
+        return None
+    from tensorflow.python.framework import ops
+    graph = ops.get_default_graph()
+    if graph.seed is None or getattr(graph, "building_function", False):
+        return None
+    return graph
 
 
 def stateless_uniform(shape, seed, dtype):

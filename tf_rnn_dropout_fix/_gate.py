@@ -105,7 +105,7 @@ class DeferredSequenceSeed(object):
             if self._seed is None:
                 with self._graph.as_default(), self._graph.control_dependencies(None):
                     draw = functools.partial(sequence_seed, self._wrapper)
-                    if _compat.building_op_count_seeded_graph() and self._graph.seed is not None:
+                    if _compat.op_count_seeded_graph() is not None:
                         # ops stock's graph lacks: left out of its derived seeds (``_seeds``);
                         # TF 2.0 - 2.1 build a loop body in its own graph, not this one
                         self._seed = _seeds.hide(self._graph, draw)

@@ -47,7 +47,7 @@ class MaskBook(object):
         self.eager = None
 
 
-def default_graph():
+def _default_graph():
     from tensorflow.python.framework import ops
     return ops.get_default_graph()
 
@@ -70,7 +70,7 @@ def start_sequence(wrapper, book, gate_seed_fn, training=None):
     initial state, then starts the sequence itself): it only takes ``training``.
     """
     eager = _compat.executing_eagerly()
-    graph = None if eager else default_graph()
+    graph = None if eager else _default_graph()
     started = book.eager if eager else book.by_graph.get(graph)
     if started is not None and not started.used:
         if training is not None:
@@ -98,7 +98,7 @@ def current(book):
     """The masks of the sequence being built: this graph's (or an enclosing one's), or stock's."""
     if _compat.executing_eagerly():
         return _used(book.eager or book.at_construction)
-    graph = default_graph()
+    graph = _default_graph()
     while graph is not None:
         masks = book.by_graph.get(graph)
         if masks is not None:

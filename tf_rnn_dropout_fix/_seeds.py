@@ -45,10 +45,16 @@ def _stock_count(graph):
     return graph._last_id - discounted if discounted else None
 
 
+def _counting_here():
+    """True while this thread has ops ahead or being discounted (no dict made otherwise)."""
+    state = getattr(_local, "state", None)
+    return state is not None and bool(state["ahead"] or state["building"])
+
+
 def make_get_seed(original):
     """TF's ``random_seed.get_seed`` with the discounted ops left out of derived op seeds."""
     def get_seed(op_seed):
-        if op_seed is None and (_hidden or getattr(_local, "state", None)):
+        if op_seed is None and (_hidden or _counting_here()):
             from tensorflow.python.framework import ops
             graph = ops.get_default_graph()
             if graph.seed is not None:

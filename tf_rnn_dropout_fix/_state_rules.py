@@ -69,6 +69,10 @@ def _leaf_count(structure):
     return len(_compat.tf_modules()[-1].flatten(structure))
 
 
+def is_tensor_array(leaf):
+    return type(leaf).__name__ == "TensorArray"
+
+
 def _default_rules(structure):
     """The stock 1.4 filter, duck-typed: ``c`` of any (c, h) namedtuple and TensorArrays kept."""
     if _is_memory_tuple(structure):
@@ -76,7 +80,7 @@ def _default_rules(structure):
         for name, value in zip(structure._fields, structure):
             rules += [KEEP] * _leaf_count(value) if name == "c" else _default_rules(value)
         return rules
-    if type(structure).__name__ == "TensorArray":
+    if is_tensor_array(structure):
         return [KEEP]
     if not _compat.is_nested(structure):
         return [DROP]

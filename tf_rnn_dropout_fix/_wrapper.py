@@ -55,16 +55,20 @@ class _Plan(object):
                 for rule in _state_rules.state_rules(cell, state, self.visitor)]
         return self._rules
 
-    def stock_drops(self, wrapper, state, leaf_count):
+    def stock_drops(self, wrapper, state):
         """Per leaf, True where the stock step drops it; worked out once, as the rules are.
 
         The stock filter decides (TF 1.4+: the wrapper's own, which keeps an ``LSTMStateTuple``
-        memory); TF 1.2/1.3 drop every leaf, or those a backported user filter lets through.
+        memory and a ``TensorArray``); TF 1.2/1.3 drop every tensor, or those a backported user
+        filter lets through.
         """
-        if self._stock_drops is None or len(self._stock_drops) != leaf_count:
+        flat = _compat.tf_modules()[-1].flatten(state)
+        if self._stock_drops is None or len(self._stock_drops) != len(flat):
             visitor = getattr(wrapper, "_dropout_state_filter", None) or self.visitor
-            self._stock_drops = ([True] * leaf_count if visitor is None
-                                 else _state_rules.visitor_decisions(visitor, state))
+            decisions = ([True] * len(flat) if visitor is None
+                         else _state_rules.visitor_decisions(visitor, state))
+            self._stock_drops = [decision and not _state_rules.is_tensor_array(leaf)
+                                 for decision, leaf in zip(decisions, flat)]
         return self._stock_drops
 
 
@@ -330,10 +334,8 @@ def _state_dropout(wrapper, rules, new_state, noise, keep_prob, counting=None):
     changed = False
     for index, rule in enumerate(rules):
         leaf_noise = None if noise is None else noise[index]
-        stock_drops = counting is not None and counting.stock_drops[index] \
-            and _compat.is_tensor(flat[index])
         if rule is _state_rules.KEEP:
-            if stock_drops:
+            if counting is not None and counting.stock_drops[index]:
                 _drop_leaf(wrapper, index, flat[index], leaf_noise, keep_prob)
         elif rule is _state_rules.DROP:
             flat[index] = _drop_leaf(wrapper, index, flat[index], leaf_noise, keep_prob)
@@ -443,15 +445,13 @@ def _counting(wrapper, plan, state, rules, gates):
     Gate dropout and a fused GRU's op-by-op step have no stock counterpart: there the step is
     shadowed.
     """
-    if (rules is None and not gates) or not _compat.building_op_count_seeded_graph():
-        return None
-    graph = _masks.default_graph()
-    if graph.seed is None:
+    graph = None if rules is None and not gates else _compat.op_count_seeded_graph()
+    if graph is None:
         return None
     grus = [rule.cell for rule in rules or () if isinstance(rule, _state_rules.GruState)]
     shadowed = bool(gates) or any(_gate.is_fused(cell) for cell in grus)
     early = _seeds.EarlyOps(graph) if grus and not shadowed else None
-    stock_drops = None if rules is None else plan.stock_drops(wrapper, state, len(rules))
+    stock_drops = None if rules is None else plan.stock_drops(wrapper, state)
     return _Counting(graph, stock_drops, early, shadowed)
 
 
